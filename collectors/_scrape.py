@@ -1,0 +1,200 @@
+"""One scrape of one target -> OpenTelemetry ``ResourceMetrics``, never an exception.
+
+A target that is down, slow, or answers junk must not stop the others, and on-call must see
+why: every failure becomes ``up=0`` with the error's message as the reason, plus staleness
+points for the series the target had, exactly as Prometheus records a failed scrape.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
+
+import httpx
+from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, ResourceMetrics, ScopeMetrics
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from omni_telemetry import __version__
+from omni_telemetry.datamodel import FlaggedNumberDataPoint
+from omni_telemetry.errors import OmniError, ScrapeError
+
+from ._http import tls_verify_for
+from ._selfmetrics import CollectorMetrics
+from ._source import Source
+from ._target import ParseLimits, ScrapeTarget
+from .exposition import ConversionReport, SeriesTracker, staleness_metrics, to_metrics
+
+__all__ = ["SCOPE", "ScrapeResult", "Scraper", "metrics_data", "target_resource"]
+
+_log = logging.getLogger(__name__)
+
+SCOPE = InstrumentationScope("omni-telemetry/collectors", __version__)
+
+
+@dataclass(frozen=True)
+class ScrapeResult:
+    """The outcome of one scrape; ``error`` is the operator-facing reason when ``up`` is false."""
+
+    target: ScrapeTarget
+    resource_metrics: ResourceMetrics
+    up: bool
+    error: str | None
+    duration_s: float
+    samples: int
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def target_resource(target: ScrapeTarget, cluster: str = "") -> Resource:
+    """Resource attributes as the Collector's Prometheus receiver sets them, plus our cluster."""
+    attributes: dict[str, str] = {
+        "service.name": target.job,
+        "service.instance.id": target.instance,
+        "url.scheme": target.scheme,
+    }
+    parts = urlsplit(f"//{target.instance}")
+    host = parts.hostname or ""
+    if host and not _is_local(host):
+        attributes["server.address"] = host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None:
+        attributes["server.port"] = str(port)
+    if cluster:
+        attributes["k8s.cluster.name"] = cluster
+    attributes.update(target.resource)
+    return Resource(dict(sorted(attributes.items())))
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _gauge(name: str, value: float, time_ns: int, unit: str = "", description: str = "") -> Metric:
+    return Metric(name, description, unit, Gauge([FlaggedNumberDataPoint({}, 0, time_ns, value)]))
+
+
+class Scraper:
+    """Scrapes targets and keeps, per target, the series state conversion needs across scrapes."""
+
+    def __init__(
+        self,
+        *,
+        cluster: str = "",
+        limits: ParseLimits = ParseLimits(),
+        sources: Mapping[str, Source] | None = None,
+        forget_after_s: float = 600.0,
+        max_series_per_target: int = 1_000_000,
+        metrics: CollectorMetrics | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        from .sources import SOURCES
+
+        self.cluster = cluster
+        self.limits = limits
+        self._sources: dict[str, Source] = dict(sources) if sources else {n: c() for n, c in SOURCES.items()}
+        self._forget_after_s = forget_after_s
+        self._max_series = max_series_per_target
+        self._trackers: dict[tuple[str, str, str], SeriesTracker] = {}
+        self._clients: dict[tuple[object, ...], httpx.AsyncClient] = {}
+        self._metrics = metrics
+        self._clock = clock
+
+    def source_for(self, target: ScrapeTarget) -> Source:
+        from .sources import get_source
+
+        source = self._sources.get(target.source)
+        if source is None:
+            source = self._sources[target.source] = get_source(target.source)
+        return source
+
+    def _client_for(self, target: ScrapeTarget) -> httpx.AsyncClient:
+        key = (target.ca_file, target.insecure_skip_verify)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = httpx.AsyncClient(verify=tls_verify_for(target), follow_redirects=True)
+        return client
+
+    def _tracker_for(self, target: ScrapeTarget) -> SeriesTracker:
+        tracker = self._trackers.get(target.key)
+        if tracker is None:
+            tracker = self._trackers[target.key] = SeriesTracker(
+                forget_after_s=self._forget_after_s, max_series=self._max_series
+            )
+        return tracker
+
+    def forget(self, live: Iterable[ScrapeTarget]) -> None:
+        """Drop state of targets no longer configured or discovered."""
+        keep = {t.key for t in live}
+        for key in [k for k in self._trackers if k not in keep]:
+            del self._trackers[key]
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    async def scrape(self, client: httpx.AsyncClient | None, target: ScrapeTarget) -> ScrapeResult:
+        scrape_ns = self._clock()
+        started = time.perf_counter()
+        tracker = self._tracker_for(target)
+        warnings: list[str] = []
+        samples = 0
+        error: str | None = None
+        try:
+            source = self.source_for(target)
+            exposition = await source.collect(client or self._client_for(target), target, self.limits)
+            samples = exposition.sample_count
+            report = ConversionReport(exposition.dropped, list(exposition.warnings))
+            metrics = to_metrics(
+                exposition,
+                scrape_time_ns=scrape_ns,
+                tracker=tracker,
+                type_overrides=source.type_overrides,
+                report=report,
+            )
+            warnings.extend(report.warnings)
+            missing = source.missing_families(exposition)
+            if missing:
+                warnings.append(
+                    f"expected {source.name} families missing: {', '.join(missing[:10])}"
+                    f"{' ...' if len(missing) > 10 else ''} (wrong port, wrong source, or a version change?)"
+                )
+        except ScrapeError as exc:
+            error = str(exc)
+        except OmniError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug must cost one target one scrape, not the loop
+            _log.exception("unexpected error scraping %s", target.url)
+            error = f"internal error while scraping: {type(exc).__name__}: {exc}"
+        duration = time.perf_counter() - started
+        if error is not None:
+            metrics = staleness_metrics(tracker.mark_all_stale(scrape_ns), scrape_ns)
+            _log.warning("scrape failed: %s", error)
+        for warning in warnings:
+            _log.warning("%s: %s", target.url, warning)
+        metrics.append(_gauge("up", 0.0 if error else 1.0, scrape_ns, description="The scraping was successful"))
+        metrics.append(_gauge("scrape_duration_seconds", duration, scrape_ns, "s", "Duration of the scrape"))
+        metrics.append(_gauge("scrape_samples_scraped", float(samples), scrape_ns, description="The number of samples the target exposed"))
+        if self._metrics is not None:
+            self._metrics.observe_scrape(target, error is None, samples, duration, len(warnings))
+        resource_metrics = ResourceMetrics(
+            target_resource(target, self.cluster), [ScopeMetrics(SCOPE, metrics, "")], ""
+        )
+        return ScrapeResult(target, resource_metrics, error is None, error, duration, samples, tuple(warnings))
+
+
+def metrics_data(results: Iterable[ScrapeResult]) -> MetricsData:
+    return MetricsData([r.resource_metrics for r in results])

@@ -1,0 +1,68 @@
+"""What a source is: how to read one kind of target into an :class:`Exposition`.
+
+Every source (Mayastor's exporter, Envoy, Kuma's API, ...) is a subclass of :class:`Source`
+registered by name in :mod:`collectors.sources`. Exposition-serving sources only declare
+their expected families, type overrides and a ``normalize`` step; API sources override
+``collect`` and build families of gauges themselves. Either way the result goes through the
+single conversion path, so the Prometheus-receiver rules live in one place.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from typing import ClassVar, Mapping
+
+import httpx
+
+from ._http import fetch
+from ._target import ParseLimits, ScrapeTarget
+from .exposition import Exposition, parse_exposition
+
+__all__ = ["Source"]
+
+
+class Source(ABC):
+    """A kind of target.
+
+    ``expected_families`` maps each family name a healthy target of this kind exposes to its
+    type; a scrape that lacks one logs a warning (wrong port, or a version change).
+    ``type_overrides`` corrects families a system declares with the wrong type (Mayastor
+    declares cumulative I/O totals as gauges) before conversion.
+    """
+
+    name: ClassVar[str] = "prometheus"
+    description: ClassVar[str] = "any Prometheus or OpenMetrics text endpoint"
+    expected_families: ClassVar[Mapping[str, str]] = {}
+    type_overrides: ClassVar[Mapping[str, str]] = {}
+
+    async def collect(
+        self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits
+    ) -> Exposition:
+        """Read the target once. Raises a :class:`~omni_telemetry.errors.ScrapeError` branch."""
+        body = await fetch(client, target, params=self.query_params(target), limits=limits)
+        try:
+            exposition = parse_exposition(body.content, body.content_type, limits=limits)
+        except Exception as exc:
+            if hasattr(exc, "target") and not getattr(exc, "target"):
+                exc.target = target.url  # type: ignore[attr-defined]
+                exc.args = (f"{target.url}: {exc.args[0]}",) if exc.args else exc.args
+            raise
+        return self.normalize(exposition, target)
+
+    def query_params(self, target: ScrapeTarget) -> dict[str, str] | None:
+        """Query parameters for the scrape request (Envoy's ``usedonly``, ``filter``)."""
+        return None
+
+    def normalize(self, exposition: Exposition, target: ScrapeTarget) -> Exposition:
+        """Source-specific fix-ups before conversion: renames, derived labels, dedupe."""
+        return exposition
+
+    def missing_families(self, exposition: Exposition) -> list[str]:
+        """Expected families absent from a scrape, for the wrong-port/wrong-version warning."""
+        if not self.expected_families:
+            return []
+        present = {f.name for f in exposition.families}
+        for family in exposition.families:
+            for sample in family.samples:
+                present.add(sample.name)
+        return sorted(name for name in self.expected_families if name not in present)

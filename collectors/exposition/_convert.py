@@ -1,0 +1,458 @@
+"""Exposition -> OpenTelemetry metrics, following the Collector's Prometheus receiver.
+
+Why this module keeps state: Prometheus counters carry no start time, but OTLP cumulative
+sums need one, and dashboards compute rates per series between resets. The receiver's
+answer, copied here, is a first-seen time per series that restarts when the value goes
+down. The same state remembers which series the previous scrape had, so a series that
+vanishes (or a target that goes down) gets one staleness point (``NO_RECORDED_VALUE``) as
+Prometheus's staleness markers, and is otherwise never invented.
+
+Rules (see the receiver's ``metricfamily.go``/``metrics_adjuster.go``):
+
+- counter -> cumulative monotonic Sum named as the exposed sample (``_total`` kept);
+  ``_created`` gives the start time when present.
+- gauge, untyped, unknown, gaugehistogram samples -> Gauge named as the exposed sample.
+- info, stateset -> cumulative non-monotonic Sum.
+- histogram -> cumulative Histogram: bounds from ``le`` without ``+Inf``, counts
+  de-cumulated into N+1 buckets, the last one ``_count`` minus the last finite bucket.
+  Points without ``_count`` are dropped, as the receiver does.
+- summary -> Summary with sorted quantiles; ``_count`` is required.
+- Attributes: labels minus ``job``, ``instance``, ``__*``, ``le``/``quantile``; empty values
+  dropped; keys sorted so equal label sets store and group as one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Gauge,
+    Histogram,
+    Metric,
+    Sum,
+)
+
+from omni_telemetry.datamodel import (
+    NO_RECORDED_VALUE,
+    FlaggedHistogramDataPoint,
+    FlaggedNumberDataPoint,
+    QuantileValue,
+    Summary,
+    SummaryDataPoint,
+)
+from ._model import Exemplar, Exposition, MetricFamily, Sample
+
+__all__ = ["ConversionReport", "SeriesTracker", "to_metrics", "staleness_metrics"]
+
+_log = logging.getLogger(__name__)
+
+_CUMULATIVE = AggregationTemporality.CUMULATIVE
+_DROPPED_LABELS = frozenset({"job", "instance"})
+
+# Kinds of series remembered for staleness markers.
+_GAUGE, _SUM_MONO, _SUM, _HISTOGRAM, _SUMMARY = range(5)
+
+
+@dataclass(slots=True)
+class _SeriesState:
+    start_ns: int
+    last_value: float
+    last_seen_ns: int
+    kind: int
+    description: str
+    unit: str
+    attributes: dict[str, str]
+
+
+@dataclass
+class ConversionReport:
+    """What one conversion dropped and why; the scrape loop logs and counts it."""
+
+    dropped: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def drop(self, count: int, reason: str) -> None:
+        self.dropped += count
+        if len(self.warnings) < 50:
+            self.warnings.append(reason)
+
+
+class SeriesTracker:
+    """Per-target memory of series: start times, last values and presence in the last scrape.
+
+    Bounded two ways: series unseen for ``forget_after_s`` are forgotten, and past
+    ``max_series`` the least recently seen are evicted first, so a target that churns
+    label values cannot grow the collector without limit.
+    """
+
+    def __init__(self, *, forget_after_s: float = 600.0, max_series: int = 1_000_000) -> None:
+        self.forget_after_ns = int(forget_after_s * 1e9)
+        self.max_series = max_series
+        self._series: dict[tuple[str, tuple[tuple[str, str], ...]], _SeriesState] = {}
+        self._previous: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        self._current: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        self._last_sweep_ns = 0
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    def _observe(
+        self,
+        key: tuple[str, tuple[tuple[str, str], ...]],
+        value: float,
+        time_ns: int,
+        kind: int,
+        description: str,
+        unit: str,
+        attributes: dict[str, str],
+        created_ns: int | None,
+    ) -> int:
+        """Record one cumulative observation and return its start time."""
+        self._current.add(key)
+        state = self._series.get(key)
+        if state is None:
+            start = created_ns if created_ns is not None else time_ns
+            self._series[key] = _SeriesState(start, value, time_ns, kind, description, unit, attributes)
+            return start
+        if created_ns is not None:
+            state.start_ns = created_ns
+        elif value < state.last_value:  # reset: the counter restarted since the last scrape
+            state.start_ns = time_ns
+        state.last_value = value
+        state.last_seen_ns = time_ns
+        return state.start_ns
+
+    def _touch(
+        self,
+        key: tuple[str, tuple[tuple[str, str], ...]],
+        time_ns: int,
+        kind: int,
+        description: str,
+        unit: str,
+        attributes: dict[str, str],
+    ) -> None:
+        """Record a gauge's presence (gauges need no start time, only staleness tracking)."""
+        self._current.add(key)
+        state = self._series.get(key)
+        if state is None:
+            self._series[key] = _SeriesState(0, 0.0, time_ns, kind, description, unit, attributes)
+        else:
+            state.last_seen_ns = time_ns
+
+    def _finish(self, time_ns: int) -> list[tuple[str, _SeriesState]]:
+        """Close a scrape: the series of the previous scrape missing from this one, then sweep."""
+        vanished = self._previous - self._current
+        self._previous = self._current
+        self._current = set()
+        stale = [(key[0], self._series[key]) for key in vanished if key in self._series]
+        self._sweep(time_ns)
+        return stale
+
+    def _sweep(self, now_ns: int) -> None:
+        if len(self._series) <= self.max_series and now_ns - self._last_sweep_ns < self.forget_after_ns // 4:
+            return
+        self._last_sweep_ns = now_ns
+        horizon = now_ns - self.forget_after_ns
+        for key in [k for k, s in self._series.items() if s.last_seen_ns < horizon]:
+            del self._series[key]
+        if len(self._series) > self.max_series:
+            by_age = sorted(self._series.items(), key=lambda item: item[1].last_seen_ns)
+            for key, _ in by_age[: len(self._series) - self.max_series]:
+                del self._series[key]
+        self._previous &= self._series.keys()
+
+    def mark_all_stale(self, time_ns: int) -> list[tuple[str, _SeriesState]]:
+        """The target is down: every series of its last good scrape goes stale now."""
+        self._current = set()
+        return self._finish(time_ns)
+
+
+def _attributes(labels: Mapping[str, str], dropped: frozenset[str]) -> dict[str, str]:
+    return {k: labels[k] for k in sorted(labels) if labels[k] and k not in dropped and not k.startswith("__")}
+
+
+class _AttributeCache:
+    """Label dicts are shared by the parser across samples; convert each distinct one once."""
+
+    __slots__ = ("_by_id", "_keep")
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...]]] = {}
+
+    def get(
+        self, labels: Mapping[str, str], dropped: frozenset[str] = _DROPPED_LABELS
+    ) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+        hit = self._by_id.get(id(labels))
+        if hit is not None and hit[0] is labels:
+            return hit[1], hit[2]
+        attrs = _attributes(labels, dropped)
+        key = tuple(attrs.items())
+        self._by_id[id(labels)] = (labels, attrs, key)
+        return attrs, key
+
+
+def _exemplar(exemplar: Exemplar | None, default_ns: int) -> list[OtelExemplar]:
+    if exemplar is None:
+        return []
+    labels = dict(exemplar.labels)
+    trace_id = _hex_id(labels.pop("trace_id", None))
+    span_id = _hex_id(labels.pop("span_id", None))
+    time_ns = int(exemplar.timestamp * 1e9) if exemplar.timestamp is not None else default_ns
+    return [OtelExemplar(labels, exemplar.value, time_ns, span_id, trace_id)]
+
+
+def _hex_id(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value, 16)
+    except ValueError:
+        return None
+
+
+def _sample_time(sample: Sample, scrape_time_ns: int) -> int:
+    return sample.timestamp_ms * 1_000_000 if sample.timestamp_ms is not None else scrape_time_ns
+
+
+def to_metrics(
+    exposition: Exposition,
+    *,
+    scrape_time_ns: int,
+    tracker: SeriesTracker,
+    type_overrides: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+    report: ConversionReport | None = None,
+) -> list[Metric]:
+    """Convert one scrape. Also emits staleness points for series the previous scrape had."""
+    overrides = type_overrides or {}
+    unit_map = units or {}
+    report = report if report is not None else ConversionReport()
+    cache = _AttributeCache()
+    metrics: list[Metric] = []
+    for family in exposition.families:
+        kind = overrides.get(family.name, family.type)
+        unit = family.unit or unit_map.get(family.name, "")
+        if kind == "counter":
+            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, True))
+        elif kind in ("info", "stateset"):
+            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, False))
+        elif kind == "histogram":
+            metric = _histogram(family, unit, scrape_time_ns, tracker, report)
+            if metric is not None:
+                metrics.append(metric)
+        elif kind == "summary":
+            metric = _summary(family, unit, scrape_time_ns, tracker, report)
+            if metric is not None:
+                metrics.append(metric)
+        else:
+            metrics.extend(_gauge(family, unit, scrape_time_ns, tracker, cache))
+    metrics.extend(staleness_metrics(tracker._finish(scrape_time_ns), scrape_time_ns))
+    return metrics
+
+
+def _by_name(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+    groups: dict[str, list[Sample]] = {}
+    for sample in samples:
+        group = groups.get(sample.name)
+        if group is None:
+            groups[sample.name] = [sample]
+        else:
+            group.append(sample)
+    return groups
+
+
+def _gauge(
+    family: MetricFamily, unit: str, now: int, tracker: SeriesTracker, cache: _AttributeCache
+) -> list[Metric]:
+    out = []
+    for name, samples in _by_name(family.samples).items():
+        points = []
+        for sample in samples:
+            attrs, key = cache.get(sample.labels)
+            tracker._touch((name, key), now, _GAUGE, family.help, unit, attrs)
+            time_ns = _sample_time(sample, now)
+            points.append(
+                FlaggedNumberDataPoint(attrs, 0, time_ns, sample.value, _exemplar(sample.exemplar, time_ns))
+            )
+        out.append(Metric(name, family.help, unit, Gauge(points)))
+    return out
+
+
+def _counter(
+    family: MetricFamily,
+    unit: str,
+    now: int,
+    tracker: SeriesTracker,
+    cache: _AttributeCache,
+    monotonic: bool,
+) -> list[Metric]:
+    created: dict[tuple[tuple[str, str], ...], int] = {}
+    values: list[Sample] = []
+    for sample in family.samples:
+        if sample.name.endswith("_created") and sample.name != family.name:
+            created[cache.get(sample.labels)[1]] = int(sample.value * 1e9)
+        else:
+            values.append(sample)
+    kind = _SUM_MONO if monotonic else _SUM
+    out = []
+    for name, samples in _by_name(values).items():
+        points = []
+        for sample in samples:
+            attrs, key = cache.get(sample.labels)
+            time_ns = _sample_time(sample, now)
+            start = tracker._observe(
+                (name, key), sample.value, time_ns, kind, family.help, unit, attrs, created.get(key)
+            )
+            points.append(
+                FlaggedNumberDataPoint(attrs, start, time_ns, sample.value, _exemplar(sample.exemplar, time_ns))
+            )
+        out.append(Metric(name, family.help, unit, Sum(points, _CUMULATIVE, monotonic)))
+    return out
+
+
+@dataclass(slots=True)
+class _Group:
+    labels: Mapping[str, str]
+    time_ns: int
+    buckets: list[tuple[float, float]] = field(default_factory=list)
+    quantiles: list[tuple[float, float]] = field(default_factory=list)
+    count: float | None = None
+    sum: float = 0.0
+    created_ns: int | None = None
+    exemplars: list[OtelExemplar] = field(default_factory=list)
+
+
+def _grouped(
+    family: MetricFamily, split_label: str, now: int, report: ConversionReport
+) -> dict[tuple[tuple[str, str], ...], _Group]:
+    """Gather a histogram's or summary's samples per label set (minus ``le``/``quantile``)."""
+    name = family.name
+    dropped = _DROPPED_LABELS | {split_label}
+    groups: dict[tuple[tuple[str, str], ...], _Group] = {}
+    for sample in family.samples:
+        attrs = _attributes(sample.labels, dropped)
+        key = tuple(attrs.items())
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(attrs, _sample_time(sample, now))
+        suffix = sample.name[len(name):] if sample.name.startswith(name) else sample.name
+        if suffix == "_count":
+            group.count = sample.value
+        elif suffix == "_sum":
+            group.sum = sample.value
+        elif suffix == "_created":
+            group.created_ns = int(sample.value * 1e9)
+        elif (suffix == "_bucket" and split_label == "le") or (suffix == "" and split_label == "quantile"):
+            raw = sample.labels.get(split_label)
+            try:
+                bound = float(raw) if raw is not None else math.nan
+            except ValueError:
+                bound = math.nan
+            if math.isnan(bound):
+                report.drop(1, f"{sample.name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
+                continue
+            (group.buckets if split_label == "le" else group.quantiles).append((bound, sample.value))
+            if sample.exemplar is not None:
+                group.exemplars.extend(_exemplar(sample.exemplar, group.time_ns))
+        else:
+            report.drop(1, f"{sample.name}: not part of {family.type} {name!r}; sample dropped")
+    return groups
+
+
+def _histogram(
+    family: MetricFamily, unit: str, now: int, tracker: SeriesTracker, report: ConversionReport
+) -> Metric | None:
+    points = []
+    for key, group in _grouped(family, "le", now, report).items():
+        if group.count is None:
+            report.drop(len(group.buckets) + 1, f"{family.name}{dict(key)}: histogram without _count dropped")
+            continue
+        group.buckets.sort()
+        bounds: list[float] = []
+        counts: list[int] = []
+        previous = 0.0
+        for bound, cumulative in group.buckets:
+            if math.isinf(bound) and bound > 0:
+                continue
+            bounds.append(bound)
+            counts.append(max(int(cumulative - previous), 0))
+            previous = cumulative
+        counts.append(max(int(group.count - previous), 0))
+        count = int(group.count)
+        start = tracker._observe(
+            (family.name, key), group.count, group.time_ns, _HISTOGRAM, family.help, unit,
+            dict(group.labels), group.created_ns,
+        )
+        points.append(
+            FlaggedHistogramDataPoint(
+                dict(group.labels), start, group.time_ns, count, group.sum, counts, bounds,
+                math.nan, math.nan, group.exemplars,
+            )
+        )
+    if not points:
+        return None
+    return Metric(family.name, family.help, unit, Histogram(points, _CUMULATIVE))
+
+
+def _summary(
+    family: MetricFamily, unit: str, now: int, tracker: SeriesTracker, report: ConversionReport
+) -> Metric | None:
+    points = []
+    for key, group in _grouped(family, "quantile", now, report).items():
+        if group.count is None:
+            report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
+            continue
+        group.quantiles.sort()
+        start = tracker._observe(
+            (family.name, key), group.count, group.time_ns, _SUMMARY, family.help, unit,
+            dict(group.labels), group.created_ns,
+        )
+        points.append(
+            SummaryDataPoint(
+                dict(group.labels), start, group.time_ns, int(group.count), group.sum,
+                tuple(QuantileValue(q, v) for q, v in group.quantiles),
+            )
+        )
+    if not points:
+        return None
+    return Metric(family.name, family.help, unit, Summary(points))
+
+
+def staleness_metrics(stale: list[tuple[str, _SeriesState]], time_ns: int) -> list[Metric]:
+    """One ``NO_RECORDED_VALUE`` point per vanished series, grouped back into metrics."""
+    grouped: dict[tuple[str, int], list[_SeriesState]] = {}
+    for name, state in stale:
+        grouped.setdefault((name, state.kind), []).append(state)
+    out = []
+    for (name, kind), states in grouped.items():
+        description, unit = states[0].description, states[0].unit
+        if kind in (_GAUGE, _SUM_MONO, _SUM):
+            points = [
+                FlaggedNumberDataPoint(s.attributes, s.start_ns, time_ns, 0.0, flags=NO_RECORDED_VALUE)
+                for s in states
+            ]
+            data = (
+                Gauge(points) if kind == _GAUGE else Sum(points, _CUMULATIVE, kind == _SUM_MONO)
+            )
+        elif kind == _HISTOGRAM:
+            data = Histogram(
+                [
+                    FlaggedHistogramDataPoint(
+                        s.attributes, s.start_ns, time_ns, 0, 0.0, [], [], math.nan, math.nan,
+                        flags=NO_RECORDED_VALUE,
+                    )
+                    for s in states
+                ],
+                _CUMULATIVE,
+            )
+        else:
+            data = Summary(
+                [SummaryDataPoint(s.attributes, s.start_ns, time_ns, 0, 0.0, (), NO_RECORDED_VALUE) for s in states]
+            )
+        out.append(Metric(name, description, unit, data))
+    return out

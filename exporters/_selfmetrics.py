@@ -1,0 +1,78 @@
+"""The exporters' own Prometheus metrics: is data flowing, waiting, or being lost?
+
+One :class:`ExporterMetrics` per ``CollectorRegistry`` (registering the same names twice
+in one registry is an error in ``prometheus_client``), shared by every delivery queue and
+ingest app using that registry; the ``sink`` label tells the queues apart.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+
+__all__ = ["ExporterMetrics", "metrics_asgi_app"]
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ExporterMetrics:
+    """Counters and gauges of delivery and ingest. Get one with :meth:`for_registry`."""
+
+    _by_registry: "weakref.WeakKeyDictionary[CollectorRegistry, ExporterMetrics]" = weakref.WeakKeyDictionary()
+    _lock = threading.Lock()
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.batches_written = Counter(
+            "omni_exporter_batches_written", "Batches the sink accepted.", ["sink"], registry=registry
+        )
+        self.samples_written = Counter(
+            "omni_exporter_samples_written", "Data points in the batches the sink accepted.", ["sink"], registry=registry
+        )
+        self.batches_retried = Counter(
+            "omni_exporter_batches_retried", "Failed delivery attempts that will be retried.", ["sink"], registry=registry
+        )
+        self.batches_spooled = Counter(
+            "omni_exporter_batches_spooled", "Batches written to the on-disk spool.", ["sink"], registry=registry
+        )
+        self.samples_dropped = Counter(
+            "omni_exporter_samples_dropped",
+            "Data points lost: evicted by the queue/spool bound, refused by the sink, or unsaved at shutdown.",
+            ["sink", "reason"],
+            registry=registry,
+        )
+        self.queue_batches = Gauge(
+            "omni_exporter_queue_batches", "Batches waiting for the sink (memory and spool).", ["sink", "where"],
+            registry=registry,
+        )
+        self.queue_samples = Gauge(
+            "omni_exporter_queue_samples", "Data points waiting for the sink (memory and spool).", ["sink", "where"],
+            registry=registry,
+        )
+        self.insert_seconds = Histogram(
+            "omni_exporter_insert_duration_seconds", "Time the sink took per delivery attempt.", ["sink", "outcome"],
+            buckets=_LATENCY_BUCKETS, registry=registry,
+        )
+        self.ingest_requests = Counter(
+            "omni_ingest_requests", "OTLP requests received, by HTTP status answered.", ["code"], registry=registry
+        )
+        self.ingest_samples = Counter(
+            "omni_ingest_samples", "Data points received over OTLP, by outcome.", ["outcome"], registry=registry
+        )
+
+    @classmethod
+    def for_registry(cls, registry: CollectorRegistry | None = None) -> ExporterMetrics:
+        """The metrics registered in ``registry`` (the global one by default), created on first use."""
+        registry = REGISTRY if registry is None else registry
+        with cls._lock:
+            metrics = cls._by_registry.get(registry)
+            if metrics is None:
+                metrics = cls(registry)
+                cls._by_registry[registry] = metrics
+            return metrics
+
+
+def metrics_asgi_app(registry: CollectorRegistry | None = None):  # noqa: ANN201 - an ASGI callable
+    """An ASGI app answering Prometheus scrapes of ``registry``; mount it at ``/metrics``."""
+    return make_asgi_app(registry=REGISTRY if registry is None else registry)

@@ -1,0 +1,103 @@
+"""Write SDK ``MetricsData`` into the metric tables: one column-oriented INSERT per table.
+
+Insert contexts are created once per table (one DESCRIBE each) and reused, so a steady
+write costs exactly one statement per metric kind present in the batch. An insert token
+makes a batch idempotent: each table's INSERT carries ``insert_deduplication_token`` =
+token + table suffix, so a retry after an ambiguous failure stores the rows once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.insert import InsertContext
+from opentelemetry.sdk.metrics.export import MetricsData
+
+from ._columns import to_columns
+from ._connect import engine_lock
+from ._failures import storage_failure
+from ._schema import MetricKind, SchemaOptions, expected_columns, qualified
+
+__all__ = ["ClickHouseWriter", "WriteReport"]
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """Rows stored per table (``db.table``) by one write, and points no table could hold."""
+
+    rows: Mapping[str, int] = field(default_factory=dict)
+    skipped_points: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+class ClickHouseWriter:
+    """Turns ``MetricsData`` into inserts on one client and schema.
+
+    Thread-safe: writes on the same engine take turns (see ``engine_lock``), which also
+    protects the reused insert contexts. ``async_insert`` is off by default so each write is
+    durable and deduplicable when it returns; turn it on only for a server tuned for it.
+    """
+
+    def __init__(self, client: Client, options: SchemaOptions = SchemaOptions(), *, async_insert: bool = False) -> None:
+        self._client = client
+        self._options = options
+        self._async_insert = async_insert
+        self._contexts: dict[MetricKind, InsertContext] = {}
+        self._own_lock = threading.Lock()
+
+    @property
+    def options(self) -> SchemaOptions:
+        return self._options
+
+    def write(self, metrics_data: MetricsData, *, insert_token: str | None = None) -> WriteReport:
+        """Store every point of ``metrics_data``.
+
+        Raises :class:`StorageUnavailable` when ClickHouse cannot be reached and
+        :class:`StorageError` when it refuses an insert. Tables are written in a fixed
+        order; after a failure, retry the whole batch with the same ``insert_token`` and the
+        tables that already took it will not store it twice.
+        """
+        tables, skipped = to_columns(metrics_data, self._options.generation)
+        rows: dict[str, int] = {}
+        if not tables:
+            return WriteReport(rows, skipped)
+        with engine_lock(self._client), self._own_lock:
+            for kind in MetricKind:
+                batch = tables.get(kind)
+                if batch is None or not batch.rows:
+                    continue
+                table = qualified(self._options, kind)
+                try:
+                    context = self._context(kind)
+                    context.settings = self._settings(kind, insert_token)
+                    context.data = batch.columns
+                    self._client.insert(context=context)
+                except Exception as exc:
+                    context = self._contexts.get(kind)
+                    if context is not None:
+                        context.data = None
+                    raise storage_failure(exc, f"inserting {batch.rows} rows into {table}") from exc
+                rows[table] = batch.rows
+        return WriteReport(rows, skipped)
+
+    def _context(self, kind: MetricKind) -> InsertContext:
+        context = self._contexts.get(kind)
+        if context is None:
+            names = [name for name, _ in expected_columns(self._options, kind)]
+            context = self._client.create_insert_context(
+                table=qualified(self._options, kind), column_names=names, column_oriented=True
+            )
+            self._contexts[kind] = context
+        return context
+
+    def _settings(self, kind: MetricKind, insert_token: str | None) -> dict[str, str]:
+        settings = {"async_insert": "1" if self._async_insert else "0"}
+        if insert_token:
+            settings["insert_deduplication_token"] = f"{insert_token}:{kind.value}"
+        return settings

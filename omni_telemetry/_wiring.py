@@ -1,0 +1,81 @@
+"""Turns settings into the running pieces. The only place that knows every package."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opentelemetry.sdk.metrics.export import MetricExporter
+
+from collectors import ParseLimits, Scraper, ScrapeTarget, get_source
+from exporters.clickhouse import SchemaOptions, TableNames
+
+from .errors import ConfigError
+from .settings import OmniSettings, TargetSettings
+
+__all__ = ["build_scraper", "parse_limits", "schema_options", "scrape_targets", "target_from_settings"]
+
+
+def schema_options(settings: OmniSettings) -> SchemaOptions:
+    return SchemaOptions(
+        database=settings.database,
+        tables=TableNames(exponential_histogram=settings.exp_histogram_table),
+        ttl_days=settings.retention_days,
+        generation=settings.table_generation,
+        cluster=settings.storage_cluster,
+    )
+
+
+def parse_limits(settings: OmniSettings) -> ParseLimits:
+    return ParseLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_line_bytes=settings.max_line_bytes,
+        max_labels=settings.max_labels,
+    )
+
+
+def target_from_settings(target: TargetSettings, settings: OmniSettings) -> ScrapeTarget:
+    get_source(target.source)  # unknown source names fail at start, naming the known ones
+    timeout = target.timeout_s if target.timeout_s is not None else settings.scrape_timeout_s
+    return ScrapeTarget(
+        url=target.url,
+        source=target.source,
+        job=target.job or "",
+        instance=target.instance or "",
+        timeout_s=timeout,
+        bearer_token_file=target.bearer_token_file,
+        ca_file=target.ca_file,
+        insecure_skip_verify=target.insecure_skip_verify,
+        resource=dict(target.resource),
+        options=dict(target.options),
+    )
+
+
+def scrape_targets(settings: OmniSettings, extra: Sequence[TargetSettings] = ()) -> list[ScrapeTarget]:
+    targets = [target_from_settings(t, settings) for t in [*settings.targets, *extra]]
+    seen: set[tuple[str, str, str]] = set()
+    for target in targets:
+        if target.key in seen:
+            raise ConfigError(f"target {target.url} (job {target.job!r}) is configured twice", field="targets")
+        seen.add(target.key)
+    return targets
+
+
+def build_scraper(settings: OmniSettings, **kwargs: object) -> Scraper:
+    return Scraper(
+        cluster=settings.cluster_name,
+        limits=parse_limits(settings),
+        forget_after_s=settings.series_forget_after_s,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def build_exporter(settings: OmniSettings) -> MetricExporter:
+    """The sink the scrape loop hands ``MetricsData`` to, chosen by ``export_mode``."""
+    from exporters.clickhouse import ClickHouseMetricExporter, apply_schema, connect
+
+    if settings.export_mode == "clickhouse":
+        client = connect(settings.storage_dsn, database=None)
+        options = schema_options(settings)
+        apply_schema(client, options)
+        return ClickHouseMetricExporter(client, options)
+    raise ConfigError(f"export_mode {settings.export_mode!r} is not available in this build", field="export_mode")

@@ -1,0 +1,125 @@
+"""What the demo prints: the latest stored value per pool, read back from ClickHouse.
+
+Reading from the store (not from the scrape results) is the point: what the table shows is
+what dashboards and the health API will see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+
+from exporters.clickhouse import MetricKind, SchemaOptions, qualified
+
+__all__ = ["PoolRow", "latest_pools", "pool_table"]
+
+_POOL_METRICS = (
+    "diskpool_status",
+    "diskpool_total_size_bytes",
+    "diskpool_used_size_bytes",
+    "diskpool_committed_size_bytes",
+    "diskpool_io_alert_status",
+)
+_POOL_RATES = ("diskpool_num_read_ops", "diskpool_num_write_ops", "diskpool_bytes_written")
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    pool: str
+    node: str
+    state: str
+    total_bytes: float
+    used_bytes: float
+    committed_bytes: float
+    read_iops: float | None
+    write_iops: float | None
+    write_bytes_per_s: float | None
+    last_seen: Any
+
+    @property
+    def used_ratio(self) -> float:
+        return self.used_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+def latest_pools(client: Any, options: SchemaOptions, window_s: int = 300) -> list[PoolRow]:
+    gauges = qualified(options, MetricKind.GAUGE)
+    sums = qualified(options, MetricKind.SUM)
+    latest = client.query(
+        f"""
+        SELECT Attributes['name'] AS pool, Attributes['node'] AS node, MetricName,
+               argMax(Value, TimeUnix) AS value, argMax(Attributes['state'], TimeUnix) AS state,
+               max(TimeUnix) AS seen
+        FROM {gauges}
+        WHERE MetricName IN %(names)s AND Flags = 0 AND TimeUnix > now() - INTERVAL %(window)s SECOND
+        GROUP BY pool, node, MetricName
+        """,
+        parameters={"names": list(_POOL_METRICS), "window": window_s},
+    ).result_rows
+    rates = client.query(
+        f"""
+        SELECT pool, node, MetricName,
+               if(dt > 0, greatest(dv, 0) / dt, NULL) AS rate
+        FROM (
+            SELECT Attributes['name'] AS pool, Attributes['node'] AS node, MetricName,
+                   argMax(Value, TimeUnix) - argMin(Value, TimeUnix) AS dv,
+                   (toUnixTimestamp64Nano(max(TimeUnix)) - toUnixTimestamp64Nano(min(TimeUnix))) / 1e9 AS dt
+            FROM {sums}
+            WHERE MetricName IN %(names)s AND Flags = 0 AND TimeUnix > now() - INTERVAL 60 SECOND
+            GROUP BY pool, node, MetricName, StartTimeUnix
+        )
+        """,
+        parameters={"names": list(_POOL_RATES)},
+    ).result_rows
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for pool, node, metric, value, state, seen in latest:
+        row = values.setdefault((pool, node), {"seen": seen})
+        row[metric] = value
+        row["seen"] = max(row["seen"], seen)
+        if metric == "diskpool_status":
+            row["state"] = state
+    rate_by: dict[tuple[str, str], dict[str, float]] = {}
+    for pool, node, metric, rate in rates:
+        if rate is not None:
+            rate_by.setdefault((pool, node), {})[metric] = rate
+    rows = []
+    for (pool, node), v in sorted(values.items()):
+        r = rate_by.get((pool, node), {})
+        rows.append(
+            PoolRow(
+                pool, node, v.get("state", "?"),
+                v.get("diskpool_total_size_bytes", 0.0), v.get("diskpool_used_size_bytes", 0.0),
+                v.get("diskpool_committed_size_bytes", 0.0),
+                r.get("diskpool_num_read_ops"), r.get("diskpool_num_write_ops"), r.get("diskpool_bytes_written"),
+                v["seen"],
+            )
+        )
+    return rows
+
+
+def pool_table(rows: list[PoolRow], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("pool", "node", "state", "used", "size", "committed", "read IOPS", "write IOPS", "write MiB/s", "last sample"):
+        table.add_column(column, justify="right" if column not in ("pool", "node", "state") else "left")
+    for row in rows:
+        ratio = row.used_ratio
+        style = "red" if ratio >= 0.9 else ("yellow" if ratio >= 0.8 else "")
+        table.add_row(
+            row.pool,
+            row.node,
+            row.state,
+            f"[{style}]{ratio:6.1%}[/{style}]" if style else f"{ratio:6.1%}",
+            f"{row.total_bytes / GIB:,.1f} GiB",
+            f"{row.committed_bytes / GIB:,.1f} GiB",
+            _rate(row.read_iops),
+            _rate(row.write_iops),
+            _rate(row.write_bytes_per_s / 2**20 if row.write_bytes_per_s is not None else None),
+            str(row.last_seen)[11:19],
+        )
+    return table
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"

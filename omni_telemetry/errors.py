@@ -1,0 +1,146 @@
+"""The one tree of errors raised by omni-telemetry.
+
+Callers catch by branch: the scrape loop catches :class:`ScrapeError` and turns it into
+``up=0`` with the message as the reason; the delivery queue catches :class:`StorageError`
+and retries; the ingest endpoint maps :class:`IngestError` subclasses to HTTP status codes.
+Every message is written for an operator: what failed, where, and what to do about it.
+
+    OmniError
+    ├── ConfigError                  bad settings, named by field, with the fix
+    ├── ScrapeError                  one target could not be read (carries the target URL)
+    │   ├── TargetUnreachable        connection refused, DNS failure, TLS failure
+    │   ├── TargetTimeout            no complete answer within the scrape timeout
+    │   ├── TargetHTTPError          an HTTP status other than 2xx
+    │   ├── SourceAPIError           a control-plane API answered with an unknown shape
+    │   └── ExpositionError          the body is not valid exposition (carries the line number)
+    │       └── ExpositionLimitExceeded   body, line or label-count bound exceeded
+    ├── StorageError                 ClickHouse refused or failed a statement
+    │   ├── StorageUnavailable       the server or embedded engine cannot be reached (retryable)
+    │   └── SchemaError              tables missing or not in the expected layout
+    └── IngestError                  an OTLP request that cannot be accepted
+        ├── Unauthorized             missing or wrong bearer token (401)
+        ├── UnsupportedContentType   not protobuf or JSON (415)
+        ├── PayloadTooLarge          body above the configured bound (413)
+        ├── MalformedPayload         cannot be decoded (400)
+        └── IngestOverloaded         buffer full or storage down; retry later (429/503)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ExpositionError",
+    "ExpositionLimitExceeded",
+    "IngestError",
+    "IngestOverloaded",
+    "MalformedPayload",
+    "OmniError",
+    "PayloadTooLarge",
+    "SchemaError",
+    "ScrapeError",
+    "SourceAPIError",
+    "StorageError",
+    "StorageUnavailable",
+    "TargetHTTPError",
+    "TargetTimeout",
+    "TargetUnreachable",
+    "Unauthorized",
+    "UnsupportedContentType",
+]
+
+
+class OmniError(Exception):
+    """Base of every error omni-telemetry raises on purpose."""
+
+
+class ConfigError(OmniError):
+    """Settings that cannot work. Raised at start, before anything is scraped or written."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class ScrapeError(OmniError):
+    """A target could not be read. The scrape loop records it as ``up=0`` and goes on."""
+
+    def __init__(self, message: str, *, target: str = "") -> None:
+        self.target = target
+        super().__init__(f"{target}: {message}" if target else message)
+
+
+class TargetUnreachable(ScrapeError):
+    """Connection refused, name not resolved, or TLS handshake failed."""
+
+
+class TargetTimeout(ScrapeError):
+    """The target did not answer completely within the scrape timeout."""
+
+
+class TargetHTTPError(ScrapeError):
+    """The target answered with a non-2xx HTTP status."""
+
+    def __init__(self, message: str, *, target: str = "", status_code: int = 0) -> None:
+        self.status_code = status_code
+        super().__init__(message, target=target)
+
+
+class SourceAPIError(ScrapeError):
+    """A control-plane API (Kuma, Mayastor REST, Kubernetes) answered with an error or an unknown shape."""
+
+
+class ExpositionError(ScrapeError):
+    """The body is not valid Prometheus or OpenMetrics text. ``line`` is 1-based; 0 when unknown."""
+
+    def __init__(self, message: str, *, line: int = 0, target: str = "") -> None:
+        self.line = line
+        self.problem = message
+        super().__init__(f"line {line}: {message}" if line else message, target=target)
+
+
+class ExpositionLimitExceeded(ExpositionError):
+    """The body, a line, or a label set is larger than the configured bound."""
+
+
+class StorageError(OmniError):
+    """ClickHouse refused or failed a statement."""
+
+
+class StorageUnavailable(StorageError):
+    """ClickHouse (server or embedded engine) cannot be reached right now; retrying may succeed."""
+
+
+class SchemaError(StorageError):
+    """The metric tables are missing or differ from the layout this version writes."""
+
+
+class IngestError(OmniError):
+    """An OTLP request the receiver cannot accept. ``status_code`` is the HTTP answer."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class Unauthorized(IngestError):
+    status_code = 401
+
+
+class UnsupportedContentType(IngestError):
+    status_code = 415
+
+
+class PayloadTooLarge(IngestError):
+    status_code = 413
+
+
+class MalformedPayload(IngestError):
+    status_code = 400
+
+
+class IngestOverloaded(IngestError):
+    """The buffer is full or storage is down: the client should retry after ``retry_after`` seconds."""
+
+    status_code = 503

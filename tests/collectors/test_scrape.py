@@ -1,0 +1,152 @@
+"""One scrape against real local HTTP targets: good, broken, slow, refused."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+from opentelemetry.sdk.metrics.export import Gauge, Sum
+
+from collectors import ScrapeTarget, Scraper
+from omni_telemetry.datamodel import NO_RECORDED_VALUE, point_flags
+from http_targets import Answer, closed_port, http_target
+
+GOOD = b"""# HELP http_requests_total Requests.
+# TYPE http_requests_total counter
+http_requests_total{code="200",job="x"} 1027
+http_requests_total{code="500"} 3
+# TYPE temperature gauge
+temperature 21.5
+"""
+
+
+def scrape(target: ScrapeTarget, scraper: Scraper | None = None):
+    scraper = scraper or Scraper(cluster="lab")
+
+    async def run():
+        try:
+            return await scraper.scrape(None, target)
+        finally:
+            await scraper.aclose()
+
+    return asyncio.run(run())
+
+
+def metric_map(result):
+    return {m.name: m for s in result.resource_metrics.scope_metrics for m in s.metrics}
+
+
+def up_value(result) -> float:
+    return metric_map(result)["up"].data.data_points[0].value
+
+
+def test_good_target_gives_up_1_metrics_and_receiver_resource_attributes():
+    with http_target(Answer(GOOD)) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics", job="web"))
+    assert result.up and result.error is None
+    metrics = metric_map(result)
+    assert up_value(result) == 1.0
+    assert isinstance(metrics["http_requests_total"].data, Sum)
+    assert isinstance(metrics["temperature"].data, Gauge)
+    assert metrics["scrape_samples_scraped"].data.data_points[0].value == 3
+    assert metrics["scrape_duration_seconds"].unit == "s"
+    attrs = dict(result.resource_metrics.resource.attributes)
+    port = server.server_address[1]
+    assert attrs["service.name"] == "web"
+    assert attrs["service.instance.id"] == f"127.0.0.1:{port}"
+    assert attrs["server.port"] == str(port)
+    assert attrs["url.scheme"] == "http"
+    assert attrs["k8s.cluster.name"] == "lab"
+    assert "server.address" not in attrs  # loopback is omitted, as the receiver does
+    # the exposed job label never becomes a data point attribute
+    codes = [dict(p.attributes) for p in metrics["http_requests_total"].data.data_points]
+    assert codes == [{"code": "200"}, {"code": "500"}]
+
+
+def test_request_asks_for_openmetrics_and_gzip_and_sends_bearer_token(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    with http_target(Answer(GOOD)) as server:
+        scrape(ScrapeTarget(f"{server.url}/metrics", bearer_token_file=str(token)))
+        _, headers = server.requests[0]
+    assert "application/openmetrics-text" in headers["Accept"]
+    assert "gzip" in headers["Accept-Encoding"]
+    assert headers["Authorization"] == "Bearer s3cret"
+
+
+def test_gzip_body_is_decoded():
+    with http_target(Answer(gzip.compress(GOOD), headers={"Content-Encoding": "gzip"})) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics"))
+    assert result.up and "temperature" in metric_map(result)
+
+
+def test_http_500_gives_up_0_with_status_in_reason():
+    with http_target(Answer(b"internal error", status=500)) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics"))
+    assert not result.up and up_value(result) == 0.0
+    assert "HTTP 500" in result.error and "internal error" in result.error
+
+
+def test_refused_connection_gives_up_0_and_cannot_connect_reason():
+    result = scrape(ScrapeTarget(f"http://127.0.0.1:{closed_port()}/metrics"))
+    assert not result.up
+    assert "cannot connect" in result.error
+
+
+def test_slow_target_past_timeout_gives_up_0_and_timeout_reason():
+    with http_target(Answer(GOOD, delay_s=2.0)) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics", timeout_s=0.3))
+    assert not result.up
+    assert "within 0.3s" in result.error
+
+
+def test_truncated_exposition_gives_up_0_with_line_number():
+    with http_target(Answer(b'# TYPE a counter\na_total{code="200} 1\n')) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics"))
+    assert not result.up
+    assert "line 2" in result.error
+
+
+def test_unknown_type_word_gives_up_0_naming_it():
+    with http_target(Answer(b"# TYPE a countr\na 1\n")) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics"))
+    assert not result.up
+    assert "line 1" in result.error and "countr" in result.error
+
+
+def test_html_error_page_gives_up_0():
+    with http_target(Answer(b"<html><body>502 Bad Gateway</body></html>", content_type="text/html")) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics"))
+    assert not result.up and "line 1" in result.error
+
+
+def test_failed_scrape_marks_previous_series_stale_and_loop_state_survives():
+    answers = [Answer(GOOD), Answer(b"oops", status=503), Answer(GOOD)]
+    calls = iter(answers)
+    with http_target(lambda _path: next(calls)) as server:
+        scraper = Scraper()
+        target = ScrapeTarget(f"{server.url}/metrics")
+
+        async def three():
+            try:
+                return [await scraper.scrape(None, target) for _ in range(3)]
+            finally:
+                await scraper.aclose()
+
+        first, down, again = asyncio.run(three())
+    assert first.up and not down.up and again.up
+    stale = [
+        p for name, m in metric_map(down).items() if name != "up" for p in m.data.data_points
+        if point_flags(p) & NO_RECORDED_VALUE
+    ]
+    assert len(stale) == 3  # two counter series and one gauge
+    counter_start = metric_map(first)["http_requests_total"].data.data_points[0].start_time_unix_nano
+    again_start = metric_map(again)["http_requests_total"].data.data_points[0].start_time_unix_nano
+    assert again_start == counter_start  # the value did not go down: same cumulative series
+
+
+def test_missing_expected_families_warns_for_wrong_source():
+    with http_target(Answer(GOOD)) as server:
+        result = scrape(ScrapeTarget(f"{server.url}/metrics", source="mayastor"))
+    assert result.up
+    assert any("diskpool_status" in w and "missing" in w for w in result.warnings)
