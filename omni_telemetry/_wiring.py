@@ -71,11 +71,11 @@ def build_scraper(settings: OmniSettings, **kwargs: object) -> Scraper:
 
 def build_exporter(settings: OmniSettings) -> MetricExporter:
     """The sink the scrape loop hands ``MetricsData`` to, chosen by ``export_mode``."""
-    from exporters.clickhouse import ClickHouseMetricExporter, apply_schema, connect
+    from exporters.clickhouse import ClickHouseMetricExporter, ClickHouseWriter, apply_schema, connect
 
     if settings.export_mode == "clickhouse":
-        client = connect(settings.storage_dsn, database=None)
+        client = connect(settings.storage_dsn)
         options = schema_options(settings)
         apply_schema(client, options)
-        return ClickHouseMetricExporter(client, options)
+        return ClickHouseMetricExporter(ClickHouseWriter(client, options))
     raise ConfigError(f"export_mode {settings.export_mode!r} is not available in this build", field="export_mode")

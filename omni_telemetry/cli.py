@@ -25,8 +25,9 @@ app = typer.Typer(
 schema_app = typer.Typer(help="Create or print the ClickHouse metric tables.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (CI logs, `make demo | tee`) gets a width that fits the tables instead of 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=170)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=170)
 
 ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML settings file (keys as in OMNI_* env names, lower case)")

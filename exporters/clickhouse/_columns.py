@@ -12,7 +12,7 @@ with Value 0, exemplar ids are lowercase hex with all zeros for a missing id.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
@@ -31,7 +31,7 @@ from omni_telemetry.datamodel import NO_RECORDED_VALUE, Summary, point_flags
 from ._attributes import sorted_text_map
 from ._schema import Generation, MetricKind
 
-__all__ = ["ColumnSet", "to_columns"]
+__all__ = ["ColumnSet", "SortedMap", "to_columns"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +93,17 @@ def _unset_zero(value: float | None) -> float:
     return float(value)
 
 
-def to_columns(metrics_data: MetricsData, generation: Generation) -> tuple[dict[MetricKind, ColumnSet], int]:
-    """Insert columns per metric kind, and how many points had a data type no table holds."""
+SortedMap = Callable[[Mapping[str, object] | None], dict[str, str]]
+
+
+def to_columns(
+    metrics_data: MetricsData, generation: Generation, sorted_map: SortedMap = sorted_text_map
+) -> tuple[dict[MetricKind, ColumnSet], int]:
+    """Insert columns per metric kind, and how many points had a data type no table holds.
+
+    ``sorted_map`` renders a point's attributes; pass a :class:`SortedMapCache` to reuse the
+    maps of series seen before.
+    """
     batch = _Batch()
     seconds = generation != "classic"
     for resource_metrics in metrics_data.resource_metrics:
@@ -116,11 +125,11 @@ def to_columns(metrics_data: MetricsData, generation: Generation) -> tuple[dict[
                 service,
             )
             for metric in scope_metrics.metrics:
-                _add_metric(batch, metric, head_prefix, seconds)
+                _add_metric(batch, metric, head_prefix, seconds, sorted_map)
     return batch.tables, batch.skipped
 
 
-def _add_metric(batch: _Batch, metric: Metric, head_prefix: tuple, seconds: bool) -> None:
+def _add_metric(batch: _Batch, metric: Metric, head_prefix: tuple, seconds: bool, sorted_map: SortedMap) -> None:
     data = metric.data
     points: Sequence[Any] = data.data_points
     if not points:
@@ -138,7 +147,7 @@ def _add_metric(batch: _Batch, metric: Metric, head_prefix: tuple, seconds: bool
     head = (*head_prefix, metric.name, metric.description or "", metric.unit or "")
     for column, value in zip(cols, head):
         column.extend(repeat(value, n))
-    cols[11].extend([sorted_text_map(p.attributes) for p in points])
+    cols[11].extend([sorted_map(p.attributes) for p in points])
     if seconds:
         cols[12].extend([(p.start_time_unix_nano or 0) // _NS_PER_S for p in points])
         cols[13].extend([p.time_unix_nano // _NS_PER_S for p in points])

@@ -16,6 +16,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.insert import InsertContext
 from opentelemetry.sdk.metrics.export import MetricsData
 
+from ._attributes import SortedMapCache
 from ._columns import to_columns
 from ._connect import engine_lock
 from ._failures import storage_failure
@@ -50,6 +51,7 @@ class ClickHouseWriter:
         self._async_insert = async_insert
         self._contexts: dict[MetricKind, InsertContext] = {}
         self._own_lock = threading.Lock()
+        self._attribute_maps = SortedMapCache()
 
     @property
     def options(self) -> SchemaOptions:
@@ -63,28 +65,30 @@ class ClickHouseWriter:
         order; after a failure, retry the whole batch with the same ``insert_token`` and the
         tables that already took it will not store it twice.
         """
-        tables, skipped = to_columns(metrics_data, self._options.generation)
         rows: dict[str, int] = {}
-        if not tables:
-            return WriteReport(rows, skipped)
-        with engine_lock(self._client), self._own_lock:
-            for kind in MetricKind:
-                batch = tables.get(kind)
-                if batch is None or not batch.rows:
-                    continue
-                table = qualified(self._options, kind)
-                try:
-                    context = self._context(kind)
-                    context.settings = self._settings(kind, insert_token)
-                    context.data = batch.columns
-                    self._client.insert(context=context)
-                except Exception as exc:
-                    context = self._contexts.get(kind)
-                    if context is not None:
-                        context.data = None
-                    raise storage_failure(exc, f"inserting {batch.rows} rows into {table}") from exc
-                rows[table] = batch.rows
+        # Our own lock guards the label-map cache and the insert contexts; the engine lock
+        # is held only while statements run, so conversion overlaps other writers' inserts.
+        with self._own_lock:
+            tables, skipped = to_columns(metrics_data, self._options.generation, self._attribute_maps)
+            with engine_lock(self._client):
+                for kind in MetricKind:
+                    batch = tables.get(kind)
+                    if batch is not None and batch.rows:
+                        rows[qualified(self._options, kind)] = self._insert(kind, batch.columns, batch.rows, insert_token)
         return WriteReport(rows, skipped)
+
+    def _insert(self, kind: MetricKind, columns: list, row_count: int, insert_token: str | None) -> int:
+        context = None
+        try:
+            context = self._context(kind)
+            context.settings = self._settings(kind, insert_token)
+            context.data = columns
+            self._client.insert(context=context)
+        except Exception as exc:
+            if context is not None:
+                context.data = None  # a failed insert must not leave rows behind for the next one
+            raise storage_failure(exc, f"inserting {row_count} rows into {qualified(self._options, kind)}") from exc
+        return row_count
 
     def _context(self, kind: MetricKind) -> InsertContext:
         context = self._contexts.get(kind)

@@ -230,11 +230,17 @@ def _exemplars(pb_exemplars: Any) -> list[Exemplar]:
 
 
 def _attributes(pb_attributes: Any) -> dict[str, Any]:
-    return {kv.key: _any_value(kv.value) for kv in pb_attributes}
+    out = {}
+    for kv in pb_attributes:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        # Strings are nearly every attribute: read them without a call per value.
+        out[kv.key] = value.string_value if kind == "string_value" else _any_value(value, kind)
+    return out
 
 
-def _any_value(pb_value: common_pb2.AnyValue) -> Any:
-    kind = pb_value.WhichOneof("value")
+def _any_value(pb_value: common_pb2.AnyValue, kind: str | None = None) -> Any:
+    kind = kind or pb_value.WhichOneof("value")
     if kind == "string_value":
         return pb_value.string_value
     if kind == "int_value":

@@ -12,7 +12,15 @@ from rich.live import Live
 from rich.table import Table
 
 from collectors import CollectionLoop, CycleReport, ScrapeTarget
-from exporters.clickhouse import ClickHouseMetricExporter, MetricKind, apply_schema, connect, qualified
+from exporters.clickhouse import (
+    ClickHouseMetricExporter,
+    ClickHouseWriter,
+    MetricKind,
+    apply_schema,
+    connect,
+    engine_lock,
+    qualified,
+)
 
 from .._wiring import build_scraper, schema_options
 from ..settings import OmniSettings
@@ -85,7 +93,7 @@ def run_demo(
     options = schema_options(settings)
     client: Any = connect(settings.storage_dsn)
     apply_schema(client, options)
-    exporter = ClickHouseMetricExporter(client, options)
+    exporter = ClickHouseMetricExporter(ClickHouseWriter(client, options))
     scraper = build_scraper(settings)
     cycles = 0
     failed = 0
@@ -104,7 +112,8 @@ def run_demo(
             nonlocal cycles, failed, pools
             cycles += 1
             failed += sum(1 for r in report.results if not r.up)
-            rows = latest_pools(client, options)
+            with engine_lock(client):
+                rows = latest_pools(client, options)
             pools = max(pools, len(rows))
             view = Group(
                 pool_table(rows, f"Mayastor pools (latest stored values, cycle {cycles})"),
@@ -130,7 +139,8 @@ def run_demo(
     counts = {}
     for kind in MetricKind:
         table = qualified(options, kind)
-        counts[table] = int(client.command(f"SELECT count() FROM {table}"))
+        with engine_lock(client):
+            counts[table] = int(client.command(f"SELECT count() FROM {table} WHERE Flags = 0"))
     summary_table = Table(title="rows stored", title_justify="left")
     summary_table.add_column("table")
     summary_table.add_column("rows", justify="right")

@@ -1,10 +1,15 @@
-"""Metrics shared by the exporter tests: every OTLP kind the project emits, and a NaN-safe comparison."""
+"""Shared by the exporter tests: metrics of every kind, a NaN-safe comparison, chDB stores,
+a port that refuses connections, a private metrics registry, and polling for worker threads."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import pytest
 from opentelemetry.sdk.metrics import Exemplar
@@ -23,7 +28,10 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from prometheus_client import CollectorRegistry
 
+from exporters._selfmetrics import ExporterMetrics
+from exporters.clickhouse import ClickHouseWriter, MetricKind, SchemaOptions, apply_schema, connect, qualified
 from omni_telemetry.datamodel import (
     NO_RECORDED_VALUE,
     FlaggedHistogramDataPoint,
@@ -171,3 +179,70 @@ def _plain(value: Any) -> Any:
     if isinstance(value, AggregationTemporality):
         return int(value)
     return value
+
+
+@dataclass(frozen=True)
+class ChdbStore:
+    """A fresh database of metric tables in the module's chDB engine."""
+
+    dsn: str
+    client: Any
+    options: SchemaOptions
+
+    def writer(self) -> ClickHouseWriter:
+        return ClickHouseWriter(self.client, self.options)
+
+    def rows(self, kind: MetricKind = MetricKind.GAUGE) -> int:
+        return int(self.client.command(f"SELECT count() FROM {qualified(self.options, kind)}"))
+
+    def all_rows(self) -> int:
+        return sum(self.rows(kind) for kind in MetricKind)
+
+
+@pytest.fixture(scope="module")
+def chdb_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # chDB hosts one data directory per process: one per test module, closed after it.
+    dsn = f"chdb://{tmp_path_factory.mktemp('chdb')}"
+    client = connect(dsn)
+    yield dsn
+    client.close()
+
+
+@pytest.fixture
+def chdb_store(chdb_dsn: str) -> ChdbStore:
+    client = connect(chdb_dsn)
+    options = SchemaOptions(database=f"t_{uuid.uuid4().hex[:12]}")
+    apply_schema(client, options)
+    return ChdbStore(chdb_dsn, client, options)
+
+
+@pytest.fixture
+def refused_dsn() -> Iterator[str]:
+    # Bound but not listening: connections are refused, and no one else can take the port.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def self_metrics(registry: CollectorRegistry) -> ExporterMetrics:
+    return ExporterMetrics.for_registry(registry)
+
+
+def _wait_for(predicate: Callable[[], bool], timeout_s: float = 20.0, what: str = "condition") -> None:
+    """Poll until ``predicate()`` holds: synchronisation with the worker thread, not a timing check."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., None]:
+    return _wait_for

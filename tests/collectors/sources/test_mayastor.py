@@ -15,7 +15,7 @@ def convert(text: str, tracker: SeriesTracker | None = None, time_ns: int = T0):
     source = MayastorExporterSource()
     exposition = source.normalize(parse_exposition(text), TARGET)
     metrics = to_metrics(
-        exposition, scrape_time_ns=time_ns, tracker=tracker or SeriesTracker(), type_overrides=source.type_overrides
+        exposition, scrape_time_ns=time_ns, tracker=tracker if tracker is not None else SeriesTracker(), type_overrides=source.type_overrides
     )
     return source, exposition, {m.name: m for m in metrics}
 

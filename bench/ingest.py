@@ -1,0 +1,351 @@
+"""Ingest benchmark: how fast MetricsData reaches ClickHouse, and how small it is once stored.
+
+Measurements (one printed line each):
+
+* ``writer``     samples/s through ``ClickHouseWriter.write`` (conversion + insert), embedded chDB.
+* ``raw_insert`` samples/s of a plain clickhouse-connect column insert of the very same columns
+  (prepared ahead, insert context reused): the floor the writer is compared against.
+* ``writer_vs_raw`` the ratio of the two, measured in the same run (target >= 0.70).
+* ``storage``    compressed bytes per stored sample from ``system.parts`` after OPTIMIZE FINAL,
+  printed beside Prometheus's published ~1.3 bytes/sample for its TSDB chunks.
+
+The workload is scrapes of Envoy- and Mayastor-shaped series (counters and gauges with their
+real label shapes) at a fixed interval; each scrape is one MetricsData, as a collector hands
+it over. Run ``python bench/ingest.py --help`` for the knobs; the defaults are one hour of
+10,000 series at 15 s (2.4M samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Gauge,
+    Metric,
+    MetricsData,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from exporters.clickhouse import (
+    ClickHouseWriter,
+    MetricKind,
+    SchemaOptions,
+    apply_schema,
+    connect,
+    expected_columns,
+    qualified,
+)
+from exporters.clickhouse._columns import to_columns
+
+PROMETHEUS_BYTES_PER_SAMPLE = 1.3
+WRITER_TARGET_RATIO = 0.70
+#: 2026-01-01T10:00:00Z: the hour stays inside one daily partition.
+BASE_TIME_NS = 1_767_261_600 * 1_000_000_000
+SCOPE = InstrumentationScope("omni_telemetry.collectors", "0.1.0")
+
+_NAMESPACES = ("shop", "payments", "identity", "search", "media", "ops", "monitoring", "projectcontour")
+_SERVICES = ("cart-api", "checkout", "catalog", "auth", "session", "indexer", "thumbnailer", "grafana",
+             "argocd-server", "kuma-cp", "virt-api", "cdi-uploadproxy", "clickhouse", "web", "gateway", "ledger")
+_CODE_CLASSES = ("1", "2", "3", "4", "5")
+#: (metric, behaviour, extra label values) per upstream cluster, names as Envoy's Prometheus endpoint exposes them.
+_ENVOY_CLUSTER_METRICS = (
+    ("envoy_cluster_upstream_rq_total", "counter", None),
+    ("envoy_cluster_upstream_rq_xx", "counter", _CODE_CLASSES),
+    ("envoy_cluster_upstream_cx_total", "counter", None),
+    ("envoy_cluster_upstream_cx_rx_bytes_total", "bytes", None),
+    ("envoy_cluster_upstream_cx_tx_bytes_total", "bytes", None),
+    ("envoy_cluster_upstream_cx_active", "gauge", None),
+    ("envoy_cluster_upstream_rq_active", "gauge", None),
+    ("envoy_cluster_membership_healthy", "constant", None),
+    ("envoy_cluster_membership_total", "constant", None),
+    ("envoy_cluster_upstream_rq_retry", "counter", None),
+    ("envoy_cluster_upstream_rq_timeout", "counter", None),
+    ("envoy_cluster_upstream_cx_connect_fail", "counter", None),
+)
+_MAYASTOR_POOL_METRICS = (
+    ("diskpool_total_size_bytes", "constant"), ("diskpool_used_size_bytes", "growing"),
+    ("diskpool_committed_size_bytes", "growing"), ("diskpool_status", "constant"),
+    ("diskpool_bytes_read", "bytes"), ("diskpool_bytes_written", "bytes"),
+)
+_MAYASTOR_VOLUME_METRICS = (
+    ("volume_num_read_ops", "counter"), ("volume_num_write_ops", "counter"),
+    ("volume_bytes_read", "bytes"), ("volume_bytes_written", "bytes"),
+    ("volume_read_latency_us", "bytes"), ("volume_write_latency_us", "bytes"),
+)
+_MAYASTOR_REPLICA_METRICS = (
+    ("replica_num_read_ops", "counter"), ("replica_num_write_ops", "counter"),
+    ("replica_bytes_read", "bytes"), ("replica_bytes_written", "bytes"),
+)
+
+
+@dataclass
+class Series:
+    metric: str
+    behaviour: str  # counter | bytes | gauge | constant | growing
+    labels: dict[str, str]
+    value: float
+    rate: float
+    start_ns: int = 0
+
+
+@dataclass
+class Target:
+    resource: Resource
+    offset_ns: int
+    series: list[Series] = field(default_factory=list)
+
+
+def build_targets(series_count: int, rng: random.Random) -> list[Target]:
+    """Envoy (80% of series) and Mayastor io-engine (20%) targets with their real label shapes.
+
+    Every Envoy pod of the fleet sees the same upstream clusters, so the same label set
+    recurs on every pod and only the resource (``service.instance.id``) tells them apart;
+    Mayastor series carry their node in the labels.
+    """
+    per_cluster = sum(len(extra or (None,)) for _, _, extra in _ENVOY_CLUSTER_METRICS)
+    envoy_pods = 4
+    cluster_count = max(1, int(series_count * 0.8) // (per_cluster * envoy_pods))
+    clusters = [f"{rng.choice(_NAMESPACES)}/{rng.choice(_SERVICES)}-{i}/{rng.choice((80, 443, 8080))}"
+                for i in range(cluster_count)]
+    targets: list[Target] = []
+    made = 0
+    for pod in range(envoy_pods):
+        target = _target("contour-envoy", f"10.42.{pod}.17", 8002, rng)
+        for cluster in clusters:
+            for metric, behaviour, extra in _ENVOY_CLUSTER_METRICS:
+                for code_class in extra or (None,):
+                    labels = {"envoy_cluster_name": cluster}
+                    if code_class:
+                        labels = {"envoy_response_code_class": code_class, **labels}
+                    target.series.append(_series(metric, behaviour, labels, rng))
+                    made += 1
+        targets.append(target)
+    node = 0
+    while made < series_count:
+        name = f"worker-{node:02d}-{rng.randint(100000, 999999)}"
+        target = _target("mayastor", f"10.42.{100 + node}.9", 9502, rng)
+        for pool in range(2):
+            for metric, behaviour in _MAYASTOR_POOL_METRICS:
+                target.series.append(_series(metric, behaviour, {"node": name, "name": f"pool-on-{name}-{pool}"}, rng))
+                made += 1
+        for _ in range(rng.randint(30, 60)):
+            pv = _uuid(rng, "pvc-")
+            for metric, behaviour in _MAYASTOR_VOLUME_METRICS:
+                target.series.append(_series(metric, behaviour, {"pv_name": pv, "node": name}, rng))
+                made += 1
+            labels = {"pv_name": pv, "pool_uuid": "", "pool_name": "", "node": name, "name": _uuid(rng, "")}
+            for metric, behaviour in _MAYASTOR_REPLICA_METRICS:
+                target.series.append(_series(metric, behaviour, labels, rng))
+                made += 1
+        targets.append(target)
+        node += 1
+    return targets
+
+
+def _uuid(rng: random.Random, prefix: str) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{prefix}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _target(job: str, ip: str, port: int, rng: random.Random) -> Target:
+    resource = Resource({
+        "service.name": job,
+        "service.instance.id": f"{ip}:{port}",
+        "server.address": ip,
+        "server.port": str(port),
+        "url.scheme": "http",
+    })
+    # Like Prometheus, each target is scraped at its own fixed offset within the interval.
+    return Target(resource, rng.randrange(0, 15_000) * 1_000_000)
+
+
+def _series(metric: str, behaviour: str, labels: dict[str, str], rng: random.Random) -> Series:
+    idle = rng.random() < 0.3
+    if behaviour == "counter":
+        return Series(metric, behaviour, labels, float(rng.randint(0, 10**6)), 0.0 if idle else rng.lognormvariate(0, 1.5))
+    if behaviour == "bytes":
+        return Series(metric, behaviour, labels, float(rng.randint(0, 10**10)), 0.0 if idle else rng.lognormvariate(8, 2))
+    if behaviour == "gauge":
+        return Series(metric, behaviour, labels, float(rng.randint(0, 50)), 0.0 if idle else 1.0)
+    if behaviour == "growing":
+        return Series(metric, behaviour, labels, float(rng.randint(10**9, 10**11)), rng.lognormvariate(10, 2))
+    return Series(metric, behaviour, labels, float(rng.choice((1, 1, 1, 0, 107_374_182_400))), 0.0)
+
+
+def advance(targets: list[Target], rng: random.Random, interval_s: float) -> None:
+    """Move every series one scrape interval forward."""
+    for target in targets:
+        for s in target.series:
+            if not s.rate:
+                continue
+            if s.behaviour in ("counter", "bytes", "growing"):
+                s.value += float(max(0, round(rng.gauss(s.rate * interval_s, (s.rate * interval_s) ** 0.5))))
+            elif s.behaviour == "gauge":
+                s.value = float(max(0, s.value + rng.choice((-1, 0, 0, 0, 1))))
+
+
+def scrape(targets: list[Target], round_ns: int) -> MetricsData:
+    """One scrape round of every target as the collectors hand it over: fresh points and attribute dicts."""
+    resource_metrics = []
+    for target in targets:
+        time_ns = round_ns + target.offset_ns
+        by_metric: dict[str, list[Series]] = {}
+        for s in target.series:
+            by_metric.setdefault(s.metric, []).append(s)
+        metrics = []
+        for name, members in by_metric.items():
+            behaviour = members[0].behaviour
+            if behaviour in ("counter", "bytes"):
+                for s in members:
+                    s.start_ns = s.start_ns or time_ns
+                points = [NumberDataPoint(dict(s.labels), s.start_ns, time_ns, s.value) for s in members]
+                metrics.append(Metric(name, "", "", Sum(points, AggregationTemporality.CUMULATIVE, True)))
+            else:
+                points = [NumberDataPoint(dict(s.labels), 0, time_ns, s.value) for s in members]
+                metrics.append(Metric(name, "", "", Gauge(points)))
+        resource_metrics.append(ResourceMetrics(target.resource, [ScopeMetrics(SCOPE, metrics, "")], ""))
+    return MetricsData(resource_metrics)
+
+
+def scrapes(series: int, minutes: float, interval_s: float, seed: int) -> Iterator[tuple[int, MetricsData]]:
+    rng = random.Random(seed)
+    targets = build_targets(series, rng)
+    count = int(minutes * 60 / interval_s)
+    for i in range(count):
+        yield i, scrape(targets, BASE_TIME_NS + int(i * interval_s * 1e9))
+        advance(targets, rng, interval_s)
+
+
+@dataclass
+class ThroughputResult:
+    samples: int
+    writer_s: float
+    raw_s: float
+    convert_s: float
+
+
+def measure_writer_vs_raw(client, writer_options: SchemaOptions, raw_options: SchemaOptions,
+                          data: Iterator[tuple[int, MetricsData]]) -> ThroughputResult:
+    """Writer and raw insert of the same rows, alternating which goes first to share warm-up and merges fairly."""
+    writer = ClickHouseWriter(client, writer_options)
+    contexts = {}
+    samples = 0
+    writer_s = raw_s = convert_s = 0.0
+    for index, metrics_data in data:
+        t0 = time.perf_counter()
+        tables, _ = to_columns(metrics_data, raw_options.generation)
+        convert_s += time.perf_counter() - t0
+
+        def raw_insert() -> float:
+            started = time.perf_counter()
+            for kind, batch in tables.items():
+                context = contexts.get(kind)
+                if context is None:
+                    names = [name for name, _ in expected_columns(raw_options, kind)]
+                    context = contexts[kind] = client.create_insert_context(
+                        qualified(raw_options, kind), names, column_oriented=True, settings={"async_insert": "0"})
+                context.data = batch.columns
+                client.insert(context=context)
+            return time.perf_counter() - started
+
+        def writer_write() -> float:
+            started = time.perf_counter()
+            writer.write(metrics_data)
+            return time.perf_counter() - started
+
+        if index % 2:
+            raw_s += raw_insert()
+            writer_s += writer_write()
+        else:
+            writer_s += writer_write()
+            raw_s += raw_insert()
+        samples += sum(batch.rows for batch in tables.values())
+    return ThroughputResult(samples, writer_s, raw_s, convert_s)
+
+
+@dataclass
+class StorageResult:
+    rows: int
+    compressed_bytes: int
+    uncompressed_bytes: int
+    top_columns: list[tuple[str, float]]
+
+
+def measure_storage(client, options: SchemaOptions) -> StorageResult:
+    """Bytes on disk per stored sample across all metric tables, after merging to final parts."""
+    tables = [options.tables.table_for(kind) for kind in MetricKind]
+    for table in tables:
+        client.command(f"OPTIMIZE TABLE {options.database}.{table} FINAL")
+    rows, compressed, uncompressed = client.query(
+        "SELECT sum(rows), sum(data_compressed_bytes), sum(data_uncompressed_bytes) FROM system.parts "
+        "WHERE active AND database = {db:String} AND table IN {tables:Array(String)}",
+        parameters={"db": options.database, "tables": tables},
+    ).result_rows[0]
+    columns = client.query(
+        "SELECT name, sum(data_compressed_bytes) AS bytes FROM system.columns "
+        "WHERE database = {db:String} AND table IN {tables:Array(String)} GROUP BY name ORDER BY bytes DESC LIMIT 6",
+        parameters={"db": options.database, "tables": tables},
+    ).result_rows
+    per_row = max(int(rows), 1)
+    return StorageResult(int(rows), int(compressed), int(uncompressed), [(name, b / per_row) for name, b in columns])
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--series", type=int, default=10_000, help="number of series (default 10000)")
+    parser.add_argument("--minutes", type=float, default=60.0, help="minutes of data (default 60)")
+    parser.add_argument("--interval", type=float, default=15.0, help="scrape interval in seconds (default 15)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", default=None, help="chDB directory (default: a temporary one, removed after)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    data_dir = args.data_dir or tempfile.mkdtemp(prefix="omni-bench-ingest-")
+    writer_options = SchemaOptions(database="bench_writer")
+    raw_options = SchemaOptions(database="bench_raw")
+    client = connect(f"chdb://{data_dir}")
+    try:
+        apply_schema(client, writer_options)
+        apply_schema(client, raw_options)
+        print(f"workload series={args.series} minutes={args.minutes:g} interval_s={args.interval:g} "
+              f"samples={args.series * int(args.minutes * 60 / args.interval)} engine=chdb dir={data_dir}")
+        started = time.perf_counter()
+        result = measure_writer_vs_raw(client, writer_options, raw_options,
+                                       scrapes(args.series, args.minutes, args.interval, args.seed))
+        writer_rate = result.samples / result.writer_s
+        raw_rate = result.samples / result.raw_s
+        ratio = writer_rate / raw_rate
+        print(f"writer samples_per_s={writer_rate:,.0f} (conversion alone {result.convert_s / result.samples * 1e6:.2f} us/sample)")
+        print(f"raw_insert samples_per_s={raw_rate:,.0f}")
+        print(f"writer_vs_raw ratio={ratio:.2f} target>={WRITER_TARGET_RATIO:.2f} "
+              f"{'ok' if ratio >= WRITER_TARGET_RATIO else 'BELOW TARGET'}")
+        storage = measure_storage(client, writer_options)
+        print(f"storage bytes_per_sample={storage.compressed_bytes / max(storage.rows, 1):.2f} "
+              f"(uncompressed {storage.uncompressed_bytes / max(storage.rows, 1):.1f}) rows={storage.rows} "
+              f"prometheus_reference={PROMETHEUS_BYTES_PER_SAMPLE}")
+        print("storage top_columns " + " ".join(f"{name}={b:.3f}" for name, b in storage.top_columns))
+        print(f"elapsed_s={time.perf_counter() - started:.1f}")
+    finally:
+        client.close()
+        if not args.data_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Batches on disk, one file each, that outlive the process.
+
+Each batch is an OTLP ``ExportMetricsServiceRequest`` (the project's own encoder, so
+summaries and flags survive) written to a temporary name, fsynced, then renamed into place
+and the directory fsynced: after a crash a file is either complete or absent. The file name
+carries everything needed without reading the file: a sequence number (replay order), the
+number of data points (what dropping it costs) and the batch id (the insert token):
+``00000000000000000042-1500-<uuid>.otlp``.
+
+A lock file keeps two processes from draining the same directory (both would deliver every
+batch); the kernel releases it when its holder dies, even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.sdk.metrics.export import MetricsData
+
+from omni_telemetry.errors import ConfigError
+
+from ..otlp import decode_request, encode_metrics_data
+
+__all__ = ["Spool", "SpoolEntry", "SpoolCorrupt"]
+
+_log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^(?P<seq>\d{20})-(?P<points>\d+)-(?P<batch_id>[0-9A-Za-z-]{1,64})\.otlp$")
+_TMP_PREFIX = ".incoming-"
+
+
+class SpoolCorrupt(Exception):
+    """A spooled file that no longer parses; it is set aside as ``*.corrupt``."""
+
+
+@dataclass(frozen=True)
+class SpoolEntry:
+    seq: int
+    batch_id: str
+    points: int
+    size_bytes: int
+    path: Path
+
+
+class Spool:
+    """One spool directory, locked for this process while open."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self._lock_fd: int | None = None
+        self._next_seq = 0
+
+    def open(self) -> list[SpoolEntry]:
+        """Lock the directory and list what a previous run left, oldest first."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"cannot use spool directory {self.directory}: {exc.strerror}", field="delivery.spool_dir") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(
+                f"spool directory {self.directory} is in use by another process; give each process its own",
+                field="delivery.spool_dir",
+            ) from None
+        self._lock_fd = fd
+        entries = []
+        for path in self.directory.iterdir():
+            if path.name.startswith(_TMP_PREFIX):
+                # A write interrupted before its rename: never acknowledged as spooled.
+                path.unlink(missing_ok=True)
+                continue
+            match = _NAME.match(path.name)
+            if match is None:
+                continue
+            entries.append(
+                SpoolEntry(int(match["seq"]), match["batch_id"], int(match["points"]), path.stat().st_size, path)
+            )
+        entries.sort(key=lambda entry: entry.seq)
+        self._next_seq = entries[-1].seq + 1 if entries else 0
+        return entries
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def write(self, batch_id: str, points: int, metrics_data: MetricsData) -> SpoolEntry:
+        """Persist one batch durably; raises ``OSError`` when the disk refuses."""
+        payload = encode_metrics_data(metrics_data).SerializeToString()
+        seq = self._next_seq
+        self._next_seq += 1
+        final = self.directory / f"{seq:020d}-{points}-{batch_id}.otlp"
+        temporary = self.directory / f"{_TMP_PREFIX}{final.name}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temporary, final)
+        self._fsync_directory()
+        return SpoolEntry(seq, batch_id, points, len(payload), final)
+
+    def read(self, entry: SpoolEntry) -> MetricsData:
+        try:
+            payload = entry.path.read_bytes()
+            return decode_request(ExportMetricsServiceRequest.FromString(payload))
+        except Exception as exc:  # noqa: BLE001 - any parse failure means the same thing here
+            entry.path.rename(entry.path.with_name(entry.path.name + ".corrupt"))
+            raise SpoolCorrupt(f"spooled batch {entry.path.name} cannot be read ({exc}); set aside as .corrupt") from exc
+
+    def remove(self, entry: SpoolEntry) -> None:
+        entry.path.unlink(missing_ok=True)
+
+    def _fsync_directory(self) -> None:
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
