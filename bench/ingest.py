@@ -8,6 +8,9 @@ Measurements (one printed line each):
 * ``writer_vs_raw`` the ratio of the two, measured in the same run (target >= 0.70).
 * ``storage``    compressed bytes per stored sample from ``system.parts`` after OPTIMIZE FINAL,
   printed beside Prometheus's published ~1.3 bytes/sample for its TSDB chunks.
+* ``otlp_receiver`` samples/s POSTed as OTLP/protobuf to the receiver (uvicorn, decode,
+  delivery queue, writer) next to the direct ``ClickHouseWriter.write`` of the same scrapes,
+  and their ratio, measured in the same run (``--receiver-minutes`` of the workload).
 
 The workload is scrapes of Envoy- and Mayastor-shaped series (counters and gauges with their
 real label shapes) at a fixed interval; each scrape is one MetricsData, as a collector hands
@@ -22,9 +25,13 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -49,6 +56,9 @@ from exporters.clickhouse import (
     qualified,
 )
 from exporters.clickhouse._columns import to_columns
+from exporters.delivery import DeliveryOptions, DeliveryQueue
+from exporters.ingest import IngestSettings, create_ingest_app
+from exporters.otlp import encode_metrics_data
 
 PROMETHEUS_BYTES_PER_SAMPLE = 1.3
 WRITER_TARGET_RATIO = 0.70
@@ -231,49 +241,63 @@ def scrapes(series: int, minutes: float, interval_s: float, seed: int) -> Iterat
 
 @dataclass
 class ThroughputResult:
-    samples: int
-    writer_s: float
-    raw_s: float
-    convert_s: float
+    samples: int = 0  # every scrape, through the writer
+    writer_s: float = 0.0
+    compared_samples: int = 0  # the scrapes also inserted raw
+    compared_writer_s: float = 0.0
+    compared_raw_s: float = 0.0
+    convert_s: float = 0.0
 
 
 def measure_writer_vs_raw(client, writer_options: SchemaOptions, raw_options: SchemaOptions,
-                          data: Iterator[tuple[int, MetricsData]]) -> ThroughputResult:
-    """Writer and raw insert of the same rows, alternating which goes first to share warm-up and merges fairly."""
+                          data: Iterator[tuple[int, MetricsData]], compare_every: int = 1) -> ThroughputResult:
+    """Every scrape goes through the writer; every ``compare_every``-th also as a raw insert of the same rows.
+
+    On compared scrapes the two alternate which goes first, so warm-up and background merges
+    fall on both alike.
+    """
     writer = ClickHouseWriter(client, writer_options)
     contexts = {}
-    samples = 0
-    writer_s = raw_s = convert_s = 0.0
+    result = ThroughputResult()
+
+    def writer_write(metrics_data: MetricsData) -> float:
+        started = time.perf_counter()
+        writer.write(metrics_data)
+        return time.perf_counter() - started
+
+    def raw_insert(tables) -> float:
+        started = time.perf_counter()
+        for kind, batch in tables.items():
+            context = contexts.get(kind)
+            if context is None:
+                names = [name for name, _ in expected_columns(raw_options, kind)]
+                context = contexts[kind] = client.create_insert_context(
+                    qualified(raw_options, kind), names, column_oriented=True, settings={"async_insert": "0"})
+            context.data = batch.columns
+            client.insert(context=context)
+        return time.perf_counter() - started
+
     for index, metrics_data in data:
-        t0 = time.perf_counter()
+        samples = sum(len(m.data.data_points) for rm in metrics_data.resource_metrics
+                      for sm in rm.scope_metrics for m in sm.metrics)
+        result.samples += samples
+        if index % compare_every:
+            result.writer_s += writer_write(metrics_data)
+            continue
+        started = time.perf_counter()
         tables, _ = to_columns(metrics_data, raw_options.generation)
-        convert_s += time.perf_counter() - t0
-
-        def raw_insert() -> float:
-            started = time.perf_counter()
-            for kind, batch in tables.items():
-                context = contexts.get(kind)
-                if context is None:
-                    names = [name for name, _ in expected_columns(raw_options, kind)]
-                    context = contexts[kind] = client.create_insert_context(
-                        qualified(raw_options, kind), names, column_oriented=True, settings={"async_insert": "0"})
-                context.data = batch.columns
-                client.insert(context=context)
-            return time.perf_counter() - started
-
-        def writer_write() -> float:
-            started = time.perf_counter()
-            writer.write(metrics_data)
-            return time.perf_counter() - started
-
-        if index % 2:
-            raw_s += raw_insert()
-            writer_s += writer_write()
+        result.convert_s += time.perf_counter() - started
+        if (index // compare_every) % 2:
+            raw_s = raw_insert(tables)
+            writer_s = writer_write(metrics_data)
         else:
-            writer_s += writer_write()
-            raw_s += raw_insert()
-        samples += sum(batch.rows for batch in tables.values())
-    return ThroughputResult(samples, writer_s, raw_s, convert_s)
+            writer_s = writer_write(metrics_data)
+            raw_s = raw_insert(tables)
+        result.writer_s += writer_s
+        result.compared_samples += samples
+        result.compared_writer_s += writer_s
+        result.compared_raw_s += raw_s
+    return result
 
 
 @dataclass
@@ -303,12 +327,75 @@ def measure_storage(client, options: SchemaOptions) -> StorageResult:
     return StorageResult(int(rows), int(compressed), int(uncompressed), [(name, b / per_row) for name, b in columns])
 
 
+@dataclass
+class ReceiverResult:
+    samples: int
+    receiver_s: float
+    direct_s: float
+    client_encode_s: float
+
+
+def measure_otlp_receiver(client, receiver_options: SchemaOptions, direct_options: SchemaOptions,
+                          data: Callable[[], Iterator[tuple[int, MetricsData]]]) -> ReceiverResult:
+    """The same scrapes twice: written directly, then POSTed as OTLP/protobuf to the receiver.
+
+    The receiver path is the production one (uvicorn, bounded read, decode, delivery queue,
+    writer with insert tokens). Each request is timed until the queue has drained it, so the
+    worker's INSERT is inside the measurement and never overlaps generating the next scrape;
+    the client's encoding is timed apart (it is the sender's cost, not the receiver's).
+    """
+    direct = ClickHouseWriter(client, direct_options)
+    samples = 0
+    direct_s = 0.0
+    for _, metrics_data in data():
+        started = time.perf_counter()
+        samples += direct.write(metrics_data).total
+        direct_s += time.perf_counter() - started
+
+    queue = DeliveryQueue(ClickHouseWriter(client, receiver_options),
+                          DeliveryOptions(name="bench", max_memory_points=10_000_000))
+    settings = IngestSettings(max_body_bytes=256 * 1024 * 1024, max_decompressed_bytes=256 * 1024 * 1024)
+    server = uvicorn.Server(uvicorn.Config(create_ingest_app(queue, settings), host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the receiver did not start")
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/v1/metrics"
+    receiver_s = encode_s = 0.0
+    try:
+        with httpx.Client(headers={"Content-Type": "application/x-protobuf"}, timeout=120) as http:
+            for _, metrics_data in data():
+                started = time.perf_counter()
+                payload = encode_metrics_data(metrics_data).SerializeToString()
+                encoded = time.perf_counter()
+                http.post(url, content=payload).raise_for_status()
+                if not queue.force_flush(120_000):
+                    raise RuntimeError("the receiver's delivery queue did not drain")
+                receiver_s += time.perf_counter() - encoded
+                encode_s += encoded - started
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        queue.shutdown()
+    stored = sum(int(client.command(f"SELECT count() FROM {qualified(receiver_options, kind)}")) for kind in MetricKind)
+    if stored != samples:
+        raise RuntimeError(f"the receiver stored {stored} rows for {samples} samples")
+    return ReceiverResult(samples, receiver_s, direct_s, encode_s)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=10_000, help="number of series (default 10000)")
     parser.add_argument("--minutes", type=float, default=60.0, help="minutes of data (default 60)")
     parser.add_argument("--interval", type=float, default=15.0, help="scrape interval in seconds (default 15)")
+    parser.add_argument("--compare-every", type=int, default=1,
+                        help="also insert every N-th scrape raw for the ratio (default 1: every scrape)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--receiver-minutes", type=float, default=10.0,
+                        help="minutes of the workload for the OTLP receiver measurement (default 10; 0 skips it)")
     parser.add_argument("--data-dir", default=None, help="chDB directory (default: a temporary one, removed after)")
     return parser.parse_args(argv)
 
@@ -323,15 +410,17 @@ def main(argv: list[str] | None = None) -> int:
         apply_schema(client, writer_options)
         apply_schema(client, raw_options)
         print(f"workload series={args.series} minutes={args.minutes:g} interval_s={args.interval:g} "
-              f"samples={args.series * int(args.minutes * 60 / args.interval)} engine=chdb dir={data_dir}")
+              f"compare_every={args.compare_every} engine=chdb dir={data_dir}")
         started = time.perf_counter()
         result = measure_writer_vs_raw(client, writer_options, raw_options,
-                                       scrapes(args.series, args.minutes, args.interval, args.seed))
-        writer_rate = result.samples / result.writer_s
-        raw_rate = result.samples / result.raw_s
+                                       scrapes(args.series, args.minutes, args.interval, args.seed), args.compare_every)
+        writer_rate = result.compared_samples / result.compared_writer_s
+        raw_rate = result.compared_samples / result.compared_raw_s
         ratio = writer_rate / raw_rate
-        print(f"writer samples_per_s={writer_rate:,.0f} (conversion alone {result.convert_s / result.samples * 1e6:.2f} us/sample)")
-        print(f"raw_insert samples_per_s={raw_rate:,.0f}")
+        print(f"writer samples_per_s={result.samples / result.writer_s:,.0f} over all {result.samples:,} samples "
+              f"(conversion alone {result.convert_s / result.compared_samples * 1e6:.2f} us/sample)")
+        print(f"raw_insert samples_per_s={raw_rate:,.0f} on every {args.compare_every}. scrape "
+              f"({result.compared_samples:,} samples; writer on the same: {writer_rate:,.0f}/s)")
         print(f"writer_vs_raw ratio={ratio:.2f} target>={WRITER_TARGET_RATIO:.2f} "
               f"{'ok' if ratio >= WRITER_TARGET_RATIO else 'BELOW TARGET'}")
         storage = measure_storage(client, writer_options)
@@ -339,6 +428,20 @@ def main(argv: list[str] | None = None) -> int:
               f"(uncompressed {storage.uncompressed_bytes / max(storage.rows, 1):.1f}) rows={storage.rows} "
               f"prometheus_reference={PROMETHEUS_BYTES_PER_SAMPLE}")
         print("storage top_columns " + " ".join(f"{name}={b:.3f}" for name, b in storage.top_columns))
+        if args.receiver_minutes > 0:
+            receiver_options = SchemaOptions(database="bench_receiver")
+            direct_options = SchemaOptions(database="bench_direct")
+            apply_schema(client, receiver_options)
+            apply_schema(client, direct_options)
+            receiver = measure_otlp_receiver(
+                client, receiver_options, direct_options,
+                lambda: scrapes(args.series, args.receiver_minutes, args.interval, args.seed),
+            )
+            receiver_rate = receiver.samples / receiver.receiver_s
+            direct_rate = receiver.samples / receiver.direct_s
+            print(f"otlp_receiver samples_per_s={receiver_rate:,.0f} direct_writer samples_per_s={direct_rate:,.0f} "
+                  f"ratio={receiver_rate / direct_rate:.2f} samples={receiver.samples} "
+                  f"(client encode {receiver.client_encode_s / receiver.samples * 1e6:.2f} us/sample, not included)")
         print(f"elapsed_s={time.perf_counter() - started:.1f}")
     finally:
         client.close()

@@ -12,7 +12,7 @@ from exporters.clickhouse import SchemaOptions, TableNames
 from .errors import ConfigError
 from .settings import OmniSettings, TargetSettings
 
-__all__ = ["build_scraper", "parse_limits", "schema_options", "scrape_targets", "target_from_settings"]
+__all__ = ["build_discovery", "build_exporter", "build_scraper", "parse_limits", "schema_options", "scrape_targets", "target_from_settings"]
 
 
 def schema_options(settings: OmniSettings) -> SchemaOptions:
@@ -79,3 +79,50 @@ def build_exporter(settings: OmniSettings) -> MetricExporter:
         apply_schema(client, options)
         return ClickHouseMetricExporter(ClickHouseWriter(client, options))
     raise ConfigError(f"export_mode {settings.export_mode!r} is not available in this build", field="export_mode")
+
+
+def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper) -> object | None:
+    """Kubernetes discovery when enabled; static targets are always scraped too."""
+    if not settings.discovery_enabled:
+        return None
+    from collectors.discovery import (
+        DiscoveredTargets,
+        KubernetesAccess,
+        KubernetesDiscovery,
+        default_rules,
+        kubernetes_api_client,
+    )
+
+    try:
+        rules = default_rules(
+            settings.discovery_sources,
+            namespaces=settings.discovery_namespaces,
+            bearer_token_file=settings.discovery_bearer_token_file,
+            kubevirt_ca_file=settings.discovery_kubevirt_ca_file,
+            insecure_skip_verify=settings.discovery_insecure_skip_verify,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="discovery_sources") from None
+    access = KubernetesAccess(
+        mode=settings.discovery_mode,
+        kubeconfig=settings.discovery_kubeconfig,
+        context=settings.discovery_context,
+        api_url=settings.discovery_api_url,
+        token_file=settings.discovery_api_token_file,
+        ca_file=settings.discovery_api_ca_file,
+    )
+    discovery = KubernetesDiscovery(
+        kubernetes_api_client(access),
+        rules,
+        ca_dir=settings.discovery_ca_dir,
+        use_endpoint_slices=settings.discovery_use_endpoint_slices,
+    )
+    targets: DiscoveredTargets
+
+    def forget_removed(_result: object) -> None:
+        scraper.forget(targets())
+
+    targets = DiscoveredTargets(
+        discovery, static_targets=static_targets, interval_s=settings.discovery_interval_s, on_change=forget_removed
+    )
+    return targets

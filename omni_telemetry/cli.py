@@ -205,7 +205,7 @@ def collect(
     """Run the scrape loop, writing to the configured store (or OTLP endpoint)."""
     from collectors import CollectionLoop, CollectorMetrics
 
-    from ._wiring import build_exporter, build_scraper, scrape_targets
+    from ._wiring import build_discovery, build_exporter, build_scraper, scrape_targets
 
     _logging(log_level)
     settings = _settings(config, storage_dsn=dsn, scrape_interval_s=interval)
@@ -216,14 +216,20 @@ def collect(
         for i, url in enumerate(target)
     ]
     targets = scrape_targets(settings, extra)
-    if not targets:
-        raise ConfigError("no targets: add `targets:` to the config file or pass --target URL --source NAME", field="targets")
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server
+    if not targets and not settings.discovery_enabled:
+        raise ConfigError(
+            "no targets: add `targets:` to the config file, pass --target URL --source NAME, "
+            "or set discovery_enabled: true",
+            field="targets",
+        )
+    from prometheus_client import CollectorRegistry, start_http_server
 
-        start_http_server(settings.metrics_port, addr="0.0.0.0")
+    registry = CollectorRegistry()  # one per run: the process's own telemetry, nothing global
+    scraper = build_scraper(settings, metrics=CollectorMetrics(registry))
+    discovered = build_discovery(settings, targets, scraper)
     exporter = build_exporter(settings)
-    scraper = build_scraper(settings, metrics=CollectorMetrics())
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=registry)
 
     def log_cycle(report: Any) -> None:
         up = sum(1 for r in report.results if r.up)
@@ -233,25 +239,38 @@ def collect(
             up, len(report.results), samples, report.export_result.name, report.duration_s,
         )
 
-    loop = CollectionLoop(scraper, exporter, targets, interval_s=settings.scrape_interval_s, on_cycle=log_cycle)
+    loop = CollectionLoop(
+        scraper, exporter, discovered or targets, interval_s=settings.scrape_interval_s, on_cycle=log_cycle
+    )
     try:
-        if once:
-            report = asyncio.run(_once(loop))
+        report = asyncio.run(_collect(loop, discovered, once))
+        if report is not None:
             for result in report.results:
                 state = "up" if result.up else f"DOWN: {result.error}"
                 console.print(f"{result.target.job} {result.target.url}: {result.samples} samples, {state}", highlight=False)
-        else:
-            asyncio.run(loop.run())
     except KeyboardInterrupt:
         pass
     finally:
         exporter.shutdown()
 
 
-async def _once(loop: Any) -> Any:
+async def _collect(loop: Any, discovered: Any, once: bool) -> Any:
+    """Run discovery beside the scrape loop; the first refresh finishes before the first scrape."""
+    stop = asyncio.Event()
+    refresher = None
+    if discovered is not None:
+        await discovered.refresh()
+        if not once:
+            refresher = asyncio.create_task(discovered.run(stop))
     try:
-        return await loop.run_once()
+        if once:
+            return await loop.run_once()
+        await loop.run(stop=stop)
+        return None
     finally:
+        stop.set()
+        if refresher is not None:
+            await refresher
         await loop.scraper.aclose()
 
 

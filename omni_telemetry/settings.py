@@ -80,6 +80,25 @@ class OmniSettings(BaseSettings):
     series_forget_after_s: float = Field(default=600.0, gt=0)
     targets: list[TargetSettings] = Field(default_factory=list)
 
+    # Kubernetes discovery (RBAC: collectors/discovery/RBAC.md)
+    discovery_enabled: bool = False
+    discovery_mode: Literal["in-cluster", "kubeconfig", "url"] = "in-cluster"
+    discovery_kubeconfig: str | None = None
+    discovery_context: str | None = None
+    discovery_api_url: str | None = None
+    discovery_api_token_file: str | None = None
+    discovery_api_ca_file: str | None = None
+    discovery_sources: list[str] | None = Field(default=None, description="sources to discover; all known when unset")
+    discovery_namespaces: dict[str, list[str]] = Field(default_factory=dict, description="source -> namespaces")
+    discovery_interval_s: float = Field(default=60.0, gt=0)
+    discovery_bearer_token_file: str | None = Field(
+        default=None, description="token sent to discovered HTTPS targets (KubeVirt), e.g. the service account's"
+    )
+    discovery_kubevirt_ca_file: str | None = None
+    discovery_insecure_skip_verify: list[str] = Field(default_factory=list, description="sources whose TLS is not verified")
+    discovery_ca_dir: str = ".omni/ca"
+    discovery_use_endpoint_slices: bool = True
+
     # export
     export_mode: Literal["clickhouse", "otlp"] = "clickhouse"
     otlp_endpoint: str = "http://127.0.0.1:4318"

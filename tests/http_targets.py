@@ -55,7 +55,7 @@ class _Server(ThreadingHTTPServer):
 def http_target(answer: Answer | Callable[[str], Answer]) -> Iterator[_Server]:
     """Serve ``answer`` (or ``answer(path)``) until the block ends; ``server.url`` is the base URL."""
     server = _Server(answer if callable(answer) else (lambda _path: answer))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
     server.url = f"http://{host}:{port}"  # type: ignore[attr-defined]

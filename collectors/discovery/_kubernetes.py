@@ -14,7 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
@@ -126,7 +126,7 @@ class KubernetesDiscovery:
             resource = _resource(metadata.namespace, metadata.name, spec.node_name if spec else None)
             yield _target(rule, status.pod_ip, port, resource, options, rule.ca_file)
 
-    def _pods_page(self, rule: DiscoveryRule, namespace: str):  # type: ignore[no-untyped-def]
+    def _pods_page(self, rule: DiscoveryRule, namespace: str) -> Callable[[str | None], Any]:
         selector = rule.label_selector or None
 
         def page(token: str | None) -> Any:
@@ -225,7 +225,7 @@ class KubernetesDiscovery:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _list(self, rule: DiscoveryRule, where: str, page) -> Iterable[Any]:  # type: ignore[no-untyped-def]
+    def _list(self, rule: DiscoveryRule, where: str, page: Callable[[str | None], Any]) -> list[Any]:
         items: list[Any] = []
         token: str | None = None
         try:

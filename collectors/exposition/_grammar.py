@@ -14,6 +14,7 @@ import re
 
 __all__ = [
     "LABEL_PAIR",
+    "LABEL_SET",
     "METRIC_NAME",
     "OPENMETRICS_LINE",
     "PROMETHEUS_LINE",
@@ -52,8 +53,11 @@ OPENMETRICS_LINE = re.compile(
     rf"|([^\n]*+)\n)"
 )
 
-#: One ``name="value"`` pair of a label set, with its separating comma (or the end of the set).
-LABEL_PAIR = re.compile(rf'[ \t]*+({_LABEL_NAME})[ \t]*+=[ \t]*+"((?:[^"\\\n]++|\\[^\n])*+)"[ \t]*+(?:,|\Z)')
+_PAIR = rf'[ \t]*+{_LABEL_NAME}[ \t]*+=[ \t]*+"(?:[^"\\\n]++|\\[^\n])*+"[ \t]*+'
+#: A whole label set (the text between the braces): pairs separated by commas, a trailing comma allowed.
+LABEL_SET = re.compile(rf"{_PAIR}(?:,{_PAIR})*+(?:,[ \t]*+)?|[ \t]*+")
+#: One ``name="value"`` pair; only applied to text :data:`LABEL_SET` accepted, so matches are contiguous.
+LABEL_PAIR = re.compile(rf'({_LABEL_NAME})[ \t]*+=[ \t]*+"((?:[^"\\\n]++|\\[^\n])*+)"')
 
 METRIC_NAME = re.compile(_NAME)
 _NAME_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")

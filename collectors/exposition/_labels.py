@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from omni_telemetry.errors import ExpositionError, ExpositionLimitExceeded
 
-from ._grammar import LABEL_PAIR, explain_label_set, unescape_label_value
+from ._grammar import LABEL_PAIR, LABEL_SET, explain_label_set, unescape_label_value
 
 __all__ = ["LabelSets"]
 
@@ -30,30 +30,25 @@ class LabelSets:
     def parse(self, raw: str, line: int) -> dict[str, str]:
         """Parse a spelling not seen before, remember it, and return the shared dict for its set."""
         labels = self.parse_unshared(raw, line)
-        key = tuple(sorted(labels.items()))
-        shared = self._canonical.setdefault(key, labels)
+        shared = self._canonical.setdefault(tuple(sorted(labels.items())), labels)
         self.by_text[raw] = shared
         return shared
 
     def parse_unshared(self, raw: str, line: int) -> dict[str, str]:
         """Parse a label set without caching it (exemplar labels are unique per sample)."""
-        labels: dict[str, str] = {}
-        pos = 0
-        end = len(raw)
-        match_pair = LABEL_PAIR.match
-        while pos < end:
-            match = match_pair(raw, pos)
-            if match is None:
-                if raw[pos:].isspace():
-                    break
-                raise ExpositionError(explain_label_set(raw), line=line)
-            name, value = match.groups()
-            if name in labels:
-                raise ExpositionError(f"label {name!r} appears twice in one label set", line=line)
-            labels[name] = unescape_label_value(value)
-            if len(labels) > self._max_labels:
-                raise ExpositionLimitExceeded(
-                    f"a label set has more than {self._max_labels} labels (ParseLimits.max_labels)", line=line
-                )
-            pos = match.end()
+        if LABEL_SET.fullmatch(raw) is None:
+            raise ExpositionError(explain_label_set(raw), line=line)
+        pairs = LABEL_PAIR.findall(raw)
+        if "\\" in raw:
+            pairs = [(name, unescape_label_value(value)) for name, value in pairs]
+        labels = dict(pairs)
+        if len(labels) != len(pairs):
+            seen: set[str] = set()
+            twice = next(name for name, _ in pairs if name in seen or seen.add(name))  # type: ignore[func-returns-value]
+            raise ExpositionError(f"label {twice!r} appears twice in one label set", line=line)
+        if len(labels) > self._max_labels:
+            raise ExpositionLimitExceeded(
+                f"a label set has {len(labels)} labels, above the limit of {self._max_labels} (ParseLimits.max_labels)",
+                line=line,
+            )
         return labels

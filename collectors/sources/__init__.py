@@ -5,7 +5,16 @@ from __future__ import annotations
 from omni_telemetry.errors import ConfigError
 
 from .._source import Source
+from .cdi import CdiSource
+from .cdi_datavolumes import CdiDataVolumeSource
+from .contour import ContourSource
+from .envoy import EnvoySource
+from .kubevirt import KubeVirtSource
+from .kuma_api import KumaApiSource
+from .kuma_cp import KumaControlPlaneSource
+from .kuma_dp import KumaDataplaneSource
 from .mayastor import MayastorCallHomeSource, MayastorExporterSource
+from .mayastor_api import MayastorApiSource
 
 __all__ = ["SOURCES", "Source", "get_source"]
 
@@ -15,9 +24,21 @@ class PrometheusSource(Source):
 
 
 SOURCES: dict[str, type[Source]] = {
-    PrometheusSource.name: PrometheusSource,
-    MayastorExporterSource.name: MayastorExporterSource,
-    MayastorCallHomeSource.name: MayastorCallHomeSource,
+    source.name: source
+    for source in (
+        PrometheusSource,
+        MayastorExporterSource,
+        MayastorCallHomeSource,
+        MayastorApiSource,
+        EnvoySource,
+        ContourSource,
+        KumaControlPlaneSource,
+        KumaDataplaneSource,
+        KumaApiSource,
+        KubeVirtSource,
+        CdiSource,
+        CdiDataVolumeSource,
+    )
 }
 
 

@@ -28,7 +28,7 @@ mesh and service counts derived from it. Options: ``meshes`` (comma list; defaul
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from typing import Any, AsyncIterator, Awaitable, ClassVar, Mapping
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
@@ -111,14 +111,11 @@ class _KumaApiRead:
             elif dataplanes is not None:
                 self._emit_mesh_counts_from(mesh, dataplanes)
             services = await self._part("service_insights", mesh, self._service_insights(mesh))
-            if services is None or not services:
-                derive = dataplanes is not None and any(dp.services for dp in dataplanes)
-            else:
-                derive = False
-            if derive and dataplanes is not None:
-                self._emit_services(service_statuses(dataplanes), origin="dataplanes")
-            elif services:
+            if services:
                 self._emit_services(services, origin="service_insight")
+            elif dataplanes is not None:
+                # Kuma 3.x computes no service insights (404 or an empty list): derive them.
+                self._emit_services(service_statuses(dataplanes), origin="dataplanes")
 
     def result(self) -> Exposition:
         if self.successes == 0:
@@ -129,7 +126,7 @@ class _KumaApiRead:
 
     # -- reading -----------------------------------------------------------------------
 
-    async def _part(self, part: str, mesh: str, reading: Any) -> Any:
+    async def _part(self, part: str, mesh: str, reading: Awaitable[Any]) -> Any:
         """Await one part; on failure record ``kuma_api_up=0`` and the reason, return None."""
         labels = {"part": part, "mesh": mesh}
         try:
@@ -196,7 +193,7 @@ class _KumaApiRead:
             return []  # Kuma 3.x does not compute service insights any more
         return statuses
 
-    async def _items(self, url: str):  # type: ignore[no-untyped-def]
+    async def _items(self, url: str) -> AsyncIterator[Any]:
         """Every item of a paginated Kuma list, following ``next`` on the target's own host."""
         params: dict[str, str] | None = {"size": self.page_size}
         seen: set[str] = set()

@@ -89,7 +89,9 @@ class SchemaOptions:
     replicated ``<table>_local`` tables behind ``Distributed`` tables that carry the public
     names, so readers and writers never see the difference. ``deduplication_window`` is the
     number of recent insert blocks a non-replicated table remembers so that a batch retried
-    with the same insert token is stored once (replicated tables always deduplicate).
+    with the same insert token is stored once (replicated tables always deduplicate). With
+    the window on, a block sent without a token whose content equals a recent block is also
+    dropped: identical series, timestamps and values are duplicates by definition.
 
     ``inline_string_sizes`` keeps string lengths inline with their bytes
     (``string_serialization_version = 'single_stream'``, the layout before ClickHouse 25).

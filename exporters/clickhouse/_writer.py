@@ -16,6 +16,8 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.insert import InsertContext
 from opentelemetry.sdk.metrics.export import MetricsData
 
+from omni_telemetry.errors import StorageError
+
 from ._attributes import SortedMapCache
 from ._columns import to_columns
 from ._connect import engine_lock
@@ -27,7 +29,12 @@ __all__ = ["ClickHouseWriter", "WriteReport"]
 
 @dataclass(frozen=True)
 class WriteReport:
-    """Rows stored per table (``db.table``) by one write, and points no table could hold."""
+    """Rows sent per table (``db.table``) by one write, and points no table could hold.
+
+    A batch that ClickHouse recognises as a duplicate (same insert token, or identical
+    content within the deduplication window) is acknowledged and dropped by the server, so
+    the counts are what was sent, not what was newly stored.
+    """
 
     rows: Mapping[str, int] = field(default_factory=dict)
     skipped_points: int = 0
@@ -40,9 +47,10 @@ class WriteReport:
 class ClickHouseWriter:
     """Turns ``MetricsData`` into inserts on one client and schema.
 
-    Thread-safe: writes on the same engine take turns (see ``engine_lock``), which also
-    protects the reused insert contexts. ``async_insert`` is off by default so each write is
-    durable and deduplicable when it returns; turn it on only for a server tuned for it.
+    Thread-safe: a writer converts one batch at a time (its label-map cache and insert
+    contexts are its own), and statements on one engine take turns (see ``engine_lock``).
+    ``async_insert`` is off by default so each write is durable and deduplicated by the
+    time it returns; turn it on only for a server tuned for it.
     """
 
     def __init__(self, client: Client, options: SchemaOptions = SchemaOptions(), *, async_insert: bool = False) -> None:
@@ -69,7 +77,11 @@ class ClickHouseWriter:
         # Our own lock guards the label-map cache and the insert contexts; the engine lock
         # is held only while statements run, so conversion overlaps other writers' inserts.
         with self._own_lock:
-            tables, skipped = to_columns(metrics_data, self._options.generation, self._attribute_maps)
+            try:
+                tables, skipped = to_columns(metrics_data, self._options.generation, self._attribute_maps)
+            except (AttributeError, TypeError, ValueError) as exc:
+                # Retrying cannot help a batch whose points do not have the SDK's shape.
+                raise StorageError(f"the batch cannot be stored: a data point is malformed ({exc!r})") from exc
             with engine_lock(self._client):
                 for kind in MetricKind:
                     batch = tables.get(kind)

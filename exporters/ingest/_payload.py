@@ -17,7 +17,15 @@ from omni_telemetry.errors import MalformedPayload, PayloadTooLarge, Unsupported
 
 from ..otlp import parse_json_request
 
-__all__ = ["PayloadFormat", "inflate", "parse_request", "payload_format", "read_bounded"]
+__all__ = [
+    "PayloadFormat",
+    "check_declared_length",
+    "check_encoding",
+    "inflate",
+    "parse_request",
+    "payload_format",
+    "read_bounded",
+]
 
 PayloadFormat = Literal["protobuf", "json"]
 

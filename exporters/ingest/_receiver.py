@@ -92,9 +92,8 @@ def create_ingest_app(
 
     @app.post(METRICS_PATH)
     async def receive_metrics(request: Request) -> Response:
-        fmt: PayloadFormat = "json"
+        fmt = _answer_format(request.headers.get("content-type"))
         try:
-            fmt = _answer_format(request.headers.get("content-type"))
             _check_token(request.headers.get("authorization"), token)
             fmt = payload_format(request.headers.get("content-type"))
             encoding = check_encoding(request.headers.get("content-encoding"))

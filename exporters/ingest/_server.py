@@ -55,10 +55,13 @@ def run_ingest(
     schema: SchemaOptions = SchemaOptions(),
     delivery: DeliveryOptions = DeliveryOptions(name="ingest"),
     registry: CollectorRegistry | None = None,
-    shutdown_timeout_s: float = 30.0,
+    shutdown_timeout_s: float = 20.0,
     log_level: str = "info",
 ) -> None:
     """Serve ``POST /v1/metrics`` (and ``/metrics``) on ``host:port`` until SIGINT/SIGTERM.
+
+    ``shutdown_timeout_s`` is split evenly between finishing requests in progress and
+    delivering the queue; keep it below the pod's termination grace period (30 s by default).
 
     Blocks. Raises :class:`ConfigError` for a bad DSN, token file or spool directory before
     listening; an unreachable ClickHouse is not an error here (requests are queued/spooled
@@ -77,14 +80,15 @@ def run_ingest(
     try:
         app = create_ingest_app(queue, settings, registry=registry)
         config = uvicorn.Config(
-            app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=max(1, int(shutdown_timeout_s // 2)),
+            app, host=host, port=port, log_level=log_level,
+            timeout_graceful_shutdown=max(1, int(shutdown_timeout_s / 2)),
         )
         _log.info("OTLP/HTTP receiver on http://%s:%d/v1/metrics writing to %r", host, port, parse_dsn(dsn))
         _serve_until_signalled(uvicorn.Server(config))
     finally:
         status = queue.status()
         _log.info("receiver stopped; delivering %d waiting points", status.pending_points)
-        queue.shutdown(timeout_millis=shutdown_timeout_s * 1000)
+        queue.shutdown(timeout_millis=shutdown_timeout_s / 2 * 1000)
         left = queue.status().spool_points
         if left:
             _log.warning("%d points left in the spool for the next start", left)

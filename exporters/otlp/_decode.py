@@ -13,6 +13,7 @@ and a histogram whose bucket counts do not match its bounds.
 from __future__ import annotations
 
 import math
+from sys import intern as _intern
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,8 +235,9 @@ def _attributes(pb_attributes: Any) -> dict[str, Any]:
     for kv in pb_attributes:
         value = kv.value
         kind = value.WhichOneof("value")
-        # Strings are nearly every attribute: read them without a call per value.
-        out[kv.key] = value.string_value if kind == "string_value" else _any_value(value, kind)
+        # Strings are nearly every attribute: read them without a call per value. Keys are
+        # few and repeat in every point; interned, they hash once for every later dict.
+        out[_intern(kv.key)] = value.string_value if kind == "string_value" else _any_value(value, kind)
     return out
 
 

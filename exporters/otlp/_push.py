@@ -35,14 +35,15 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-Protocol = Literal["http/protobuf", "grpc"]
+Protocol = Literal["http/protobuf", "http", "grpc"]
 
 
 @dataclass(frozen=True)
 class OtlpPushOptions:
     """Where and how to push.
 
-    ``endpoint``: for ``http/protobuf`` a URL; ``/v1/metrics`` is appended when it has no path.
+    ``protocol``: ``http/protobuf`` (or just ``http``) or ``grpc``.
+    ``endpoint``: for HTTP a URL; ``/v1/metrics`` is appended when it has no path.
     For ``grpc`` ``host:port`` or ``http(s)://host:port``; ``http://`` (or ``insecure``) means
     plaintext. ``ca_file`` verifies the server; ``client_cert_file`` + ``client_key_file`` are
     for mutual TLS.
@@ -59,7 +60,7 @@ class OtlpPushOptions:
     insecure: bool = False
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("http/protobuf", "grpc"):
+        if self.protocol not in ("http/protobuf", "http", "grpc"):
             raise ConfigError(f"unknown protocol {self.protocol!r}; use 'http/protobuf' or 'grpc'", field="otlp.protocol")
         if self.compression not in ("gzip", "none"):
             raise ConfigError(f"unknown compression {self.compression!r}; use 'gzip' or 'none'", field="otlp.compression")

@@ -133,12 +133,12 @@ def metrics_data() -> MetricsData:
     return rich_metrics_data()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def as_comparable() -> Any:
     return comparable
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_gauge_batch() -> Any:
     return gauge_batch
 

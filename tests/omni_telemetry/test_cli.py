@@ -140,3 +140,28 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
         "WHERE MetricName = 'diskpool_used_size_bytes' ORDER BY 1"
     ).result_rows
     assert pools == [("pool-on-node-1",), ("pool-on-node-2",), ("pool-on-node-3",)]
+
+
+def test_collect_with_unreachable_kubernetes_api_still_scrapes_static_targets(tmp_path, monkeypatch):
+    dsn = f"chdb://{tmp_path / 'disc'}"
+    monkeypatch.setenv("OMNI_DISCOVERY_ENABLED", "true")
+    monkeypatch.setenv("OMNI_DISCOVERY_MODE", "url")
+    monkeypatch.setenv("OMNI_DISCOVERY_API_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("OMNI_DISCOVERY_SOURCES", '["mayastor"]')
+    with http_target(Answer(POOL)) as server:
+        result = runner.invoke(
+            app, ["collect", "--once", "--dsn", dsn, "--target", f"{server.url}/metrics", "--source", "mayastor"]
+        )
+    assert result.exit_code == 0, result.output
+    client = connect(dsn)
+    gauges = qualified(SchemaOptions(), MetricKind.GAUGE)
+    ups = client.query(f"SELECT Value FROM {gauges} WHERE MetricName = 'up'").result_rows
+    assert ups == [(1.0,)]
+
+
+def test_discovery_of_unknown_source_is_a_config_error(monkeypatch):
+    monkeypatch.setenv("OMNI_DISCOVERY_ENABLED", "true")
+    monkeypatch.setenv("OMNI_DISCOVERY_SOURCES", '["nosuch"]')
+    result = runner.invoke(app, ["collect", "--once", "--target", "http://127.0.0.1:1/metrics"])
+    assert result.exit_code == 2
+    assert "nosuch" in result.output

@@ -3,6 +3,7 @@ phase counts, and virt-controller's known HTTP 500."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import subprocess
 import threading
@@ -154,20 +155,23 @@ def test_vm_series_of_several_virt_controller_replicas_are_kept_once(data_dir, p
     source = KubeVirtSource(ReplicaElection(stale_after_s=60, clock=lambda: now[0]))
     scraper = Scraper(cluster="lab", sources={"kubevirt": source})
     first, second = two_replicas(data_dir)
-    import asyncio
 
-    def scrape(target):
-        return asyncio.run(scraper.scrape(None, target))
+    async def rounds(replica_a, replica_b):
+        try:
+            a1, b1 = await scraper.scrape(None, replica_a), await scraper.scrape(None, replica_b)
+            now[0] += 15
+            a2, b2 = await scraper.scrape(None, replica_a), await scraper.scrape(None, replica_b)
+            # Replica a stops answering; after stale_after_s, b takes over the VM series.
+            now[0] += 61
+            b3 = await scraper.scrape(None, replica_b)
+            return a1, b1, a2, b2, b3
+        finally:
+            await scraper.aclose()
 
     with first as a, second as b:
         replica_a = controller_target(a.url, "virt-controller-7c9f-a")
         replica_b = controller_target(b.url, "virt-controller-7c9f-b")
-        a1, b1 = scrape(replica_a), scrape(replica_b)
-        now[0] += 15
-        a2, b2 = scrape(replica_a), scrape(replica_b)
-        # Replica a stops answering; after stale_after_s, b takes over the VM series.
-        now[0] += 61
-        b3 = scrape(replica_b)
+        a1, b1, a2, b2, b3 = asyncio.run(rounds(replica_a, replica_b))
     assert len(points_of(a1, "kubevirt_vm_info")) == 5 and len(points_of(a2, "kubevirt_vm_info")) == 5
     for replica_only in (b1, b2):
         assert [v for _, v in points_of(replica_only, "kubevirt_vm_info")] == []

@@ -11,15 +11,20 @@ import httpx
 import pytest
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult
 from opentelemetry.sdk.resources import Resource
 
-from exporters.clickhouse import ClickHouseMetricExporter, ClickHouseWriter, MetricKind, SchemaOptions, connect, qualified
+from exporters.clickhouse import (
+    ClickHouseMetricExporter,
+    ClickHouseWriter,
+    MetricKind,
+    SchemaOptions,
+    apply_schema,
+    connect,
+    qualified,
+)
 from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWriter, RetryPolicy
 from exporters.ingest import IngestSettings, create_ingest_app
 from exporters.otlp import OtlpHttpMetricExporter, encode_metrics_data, metrics_data_to_json
@@ -187,14 +192,14 @@ def test_more_concurrent_requests_than_allowed_get_429(chdb_store, queue_into, s
         # A client that announced 1000 bytes and sent 10 holds the only slot while it dawdles.
         slow.sendall(b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
                      b"Content-Length: 1000\r\n\r\n" + b"\0" * 10)
-        _wait_until_busy = _post(url, encode_metrics_data(make_gauge_batch(1)).SerializeToString())
+        busy = _post(url, encode_metrics_data(make_gauge_batch(1)).SerializeToString())
         for _ in range(200):
-            if _wait_until_busy.status_code == 429:
+            if busy.status_code == 429:
                 break
-            _wait_until_busy = _post(url, encode_metrics_data(make_gauge_batch(1)).SerializeToString())
-        assert _wait_until_busy.status_code == 429
-        assert _wait_until_busy.headers["retry-after"] == "2"
-        assert _status(_wait_until_busy).code == code_pb2.RESOURCE_EXHAUSTED
+            busy = _post(url, encode_metrics_data(make_gauge_batch(1)).SerializeToString())
+        assert busy.status_code == 429
+        assert busy.headers["retry-after"] == "2"
+        assert _status(busy).code == code_pb2.RESOURCE_EXHAUSTED
 
 
 def test_full_buffer_with_storage_down_answers_503_with_retry_after(refused_dsn, queue_into, serve, make_gauge_batch,
@@ -247,8 +252,6 @@ def _assert_same_rows(store, other: SchemaOptions) -> int:
 
 
 def _direct_copy(store, metrics_data) -> SchemaOptions:
-    from exporters.clickhouse import apply_schema
-
     options = SchemaOptions(database=f"{store.options.database}_direct")
     apply_schema(store.client, options)
     ClickHouseWriter(store.client, options).write(metrics_data)

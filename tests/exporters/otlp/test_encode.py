@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics as sdk_encode_metrics
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -8,7 +10,7 @@ from opentelemetry.sdk.metrics.export import Gauge, InMemoryMetricReader, Metric
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from omni_telemetry.datamodel import FlaggedNumberDataPoint
+from omni_telemetry.datamodel import FlaggedNumberDataPoint, QuantileValue, Summary, SummaryDataPoint
 
 from exporters.otlp import count_data_points, decode_request, encode_metrics_data
 
@@ -134,3 +136,40 @@ def test_sdk_produced_metrics_encode_like_the_sdk_encoder_does():
 def test_count_data_points_counts_every_point(metrics_data):
     # gauge 3, monotonic sum 2, non-monotonic sum 1, histogram 3, exponential 1, summary 2
     assert count_data_points(metrics_data) == 3 + 2 + 1 + 3 + 1 + 2
+
+
+_attribute_values = st.one_of(
+    st.text(max_size=20), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False),
+    st.lists(st.text(max_size=5), max_size=3).map(tuple),
+)
+_attributes = st.dictionaries(st.text(min_size=1, max_size=10), _attribute_values, max_size=4)
+_timestamps = st.integers(0, 2**64 - 1)
+_values = st.one_of(st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@st.composite
+def _metrics_data(draw) -> MetricsData:
+    number_points = draw(st.lists(st.builds(
+        FlaggedNumberDataPoint, _attributes, _timestamps, _timestamps, _values, st.just([]), flags=st.integers(0, 2**32 - 1),
+    ), min_size=1, max_size=4))
+    summary_points = draw(st.lists(st.builds(
+        SummaryDataPoint, _attributes, _timestamps, _timestamps, st.integers(0, 2**64 - 1), st.floats(),
+        st.lists(st.builds(QuantileValue, st.floats(0, 1), st.floats()), max_size=3).map(tuple),
+        st.integers(0, 2**32 - 1),
+    ), min_size=1, max_size=3))
+    metrics = [
+        Metric(draw(st.text(min_size=1, max_size=12)), draw(st.text(max_size=12)), draw(st.text(max_size=4)),
+               Gauge(number_points)),
+        Metric("s", "", "", Summary(summary_points)),
+    ]
+    scope = InstrumentationScope(draw(st.text(max_size=8)), draw(st.one_of(st.none(), st.text(min_size=1, max_size=5))),
+                                 draw(st.text(max_size=8)), draw(_attributes))
+    return MetricsData([ResourceMetrics(Resource(draw(_attributes), ""), [ScopeMetrics(scope, metrics, scope.schema_url)],
+                                        "")])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_metrics_data())
+def test_any_gauge_or_summary_survives_the_wire(as_comparable, data):
+    wire = encode_metrics_data(data).SerializeToString()
+    assert as_comparable(decode_request(ExportMetricsServiceRequest.FromString(wire))) == as_comparable(data)
