@@ -6,11 +6,16 @@ from collections.abc import Sequence
 
 from opentelemetry.sdk.metrics.export import MetricExporter
 
+from typing import TYPE_CHECKING
+
 from collectors import ParseLimits, Scraper, ScrapeTarget, get_source
 from exporters.clickhouse import SchemaOptions, TableNames
 
 from .errors import ConfigError
 from .settings import OmniSettings, TargetSettings
+
+if TYPE_CHECKING:
+    from exporters.delivery import DeliveryOptions
 
 __all__ = ["build_discovery", "build_exporter", "build_scraper", "parse_limits", "schema_options", "scrape_targets", "target_from_settings"]
 
@@ -69,16 +74,54 @@ def build_scraper(settings: OmniSettings, **kwargs: object) -> Scraper:
     )
 
 
-def build_exporter(settings: OmniSettings) -> MetricExporter:
-    """The sink the scrape loop hands ``MetricsData`` to, chosen by ``export_mode``."""
-    from exporters.clickhouse import ClickHouseMetricExporter, ClickHouseWriter, apply_schema, connect
+def delivery_options(settings: OmniSettings, name: str) -> "DeliveryOptions":
+    """Queue bounds for one sink; each process role spools into its own sub-directory."""
+    from pathlib import Path
 
+    from exporters.delivery import DeliveryOptions, RetryPolicy
+
+    return DeliveryOptions(
+        name=name,
+        max_memory_points=settings.queue_max_samples,
+        spool_dir=str(Path(settings.spool_dir) / name) if settings.spool_dir else None,
+        max_spool_bytes=settings.spool_max_bytes,
+        retry=RetryPolicy(settings.retry_initial_s, max(settings.retry_max_s, settings.retry_initial_s)),
+    )
+
+
+def build_exporter(settings: OmniSettings, registry: object | None = None) -> MetricExporter:
+    """The sink the scrape loop hands ``MetricsData`` to: a delivery queue (retries, spool,
+    insert deduplication) in front of the ClickHouse writer or the OTLP push."""
+    from exporters._selfmetrics import ExporterMetrics
+    from exporters.delivery import DeliveryQueue, ReconnectingWriter
+
+    metrics = ExporterMetrics.for_registry(registry) if registry is not None else None
     if settings.export_mode == "clickhouse":
-        client = connect(settings.storage_dsn)
+        from exporters.clickhouse import ClickHouseWriter, apply_schema, connect, parse_dsn
+
+        parse_dsn(settings.storage_dsn)  # a malformed DSN fails now, not on the first retry
         options = schema_options(settings)
-        apply_schema(client, options)
-        return ClickHouseMetricExporter(ClickHouseWriter(client, options))
-    raise ConfigError(f"export_mode {settings.export_mode!r} is not available in this build", field="export_mode")
+
+        def open_writer() -> ClickHouseWriter:
+            client = connect(settings.storage_dsn)
+            apply_schema(client, options)
+            return ClickHouseWriter(client, options)
+
+        return DeliveryQueue(ReconnectingWriter(open_writer), delivery_options(settings, "clickhouse"), metrics=metrics)
+    from exporters.otlp import OtlpPushOptions, create_push_exporter
+
+    push = create_push_exporter(
+        OtlpPushOptions(
+            endpoint=settings.otlp_endpoint,
+            protocol=settings.otlp_protocol,
+            headers=dict(settings.otlp_headers),
+            compression=settings.otlp_compression,
+            timeout_s=settings.otlp_timeout_s,
+            ca_file=settings.otlp_ca_file,
+            insecure=settings.otlp_insecure,
+        )
+    )
+    return DeliveryQueue(push, delivery_options(settings, "otlp"), metrics=metrics)
 
 
 def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper) -> object | None:

@@ -227,7 +227,7 @@ def collect(
     registry = CollectorRegistry()  # one per run: the process's own telemetry, nothing global
     scraper = build_scraper(settings, metrics=CollectorMetrics(registry))
     discovered = build_discovery(settings, targets, scraper)
-    exporter = build_exporter(settings)
+    exporter = build_exporter(settings, registry)
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port, addr="0.0.0.0", registry=registry)
 
@@ -244,6 +244,7 @@ def collect(
     )
     try:
         report = asyncio.run(_collect(loop, discovered, once))
+        exporter.force_flush(timeout_millis=settings.otlp_timeout_s * 1000 * 3)
         if report is not None:
             for result in report.results:
                 state = "up" if result.up else f"DOWN: {result.error}"
@@ -272,6 +273,40 @@ async def _collect(loop: Any, discovered: Any, once: bool) -> Any:
         if refresher is not None:
             await refresher
         await loop.scraper.aclose()
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+@app.command()
+@_reports_errors
+def ingest(
+    host: Annotated[Optional[str], typer.Option("--host", help="address to listen on [env OMNI_INGEST_HOST]")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="port to listen on (OTLP/HTTP default 4318)")] = None,
+    dsn: DsnOption = None,
+    token_file: Annotated[Optional[str], typer.Option("--token-file", help="require this bearer token")] = None,
+    config: ConfigOption = None,
+    log_level: LogOption = "info",
+) -> None:
+    """Receive OTLP/HTTP metrics (POST /v1/metrics, protobuf or JSON) and store them in ClickHouse."""
+    from exporters.ingest import IngestSettings, run_ingest
+
+    from ._wiring import delivery_options, schema_options
+
+    _logging(log_level)
+    settings = _settings(
+        config, ingest_host=host, ingest_port=port, storage_dsn=dsn, ingest_token_file=token_file
+    )
+    run_ingest(
+        settings.ingest_host,
+        settings.ingest_port,
+        dsn=settings.storage_dsn,
+        token_file=settings.ingest_token_file,
+        settings=IngestSettings(max_body_bytes=settings.ingest_max_body_bytes),
+        schema=schema_options(settings),
+        delivery=delivery_options(settings, "ingest"),
+        log_level=log_level,
+    )
 
 
 # --- demo -------------------------------------------------------------------------------------
