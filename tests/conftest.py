@@ -23,13 +23,6 @@ def _release_embedded_engine():
     """chDB hosts one data directory per process: close it after each test so the next test
     can open its own ``tmp_path`` store."""
     yield
-    from exporters.clickhouse import _connect
+    from exporters.clickhouse import close_embedded_engines
 
-    with _connect._shared_lock:
-        engines = list(_connect._shared.items())
-        _connect._shared.clear()
-    for _path, engine in engines:
-        try:
-            engine.client.close()
-        except Exception:
-            pass
+    close_embedded_engines()

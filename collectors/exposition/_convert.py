@@ -45,6 +45,7 @@ from omni_telemetry.datamodel import (
     Summary,
     SummaryDataPoint,
 )
+from ._gcpause import gc_paused
 from ._model import Exemplar, Exposition, MetricFamily, Sample
 
 __all__ = ["ConversionReport", "SeriesTracker", "to_metrics", "staleness_metrics"]
@@ -127,23 +128,6 @@ class SeriesTracker:
         state.last_seen_ns = time_ns
         return state.start_ns
 
-    def _touch(
-        self,
-        key: tuple[str, tuple[tuple[str, str], ...]],
-        time_ns: int,
-        kind: int,
-        description: str,
-        unit: str,
-        attributes: dict[str, str],
-    ) -> None:
-        """Record a gauge's presence (gauges need no start time, only staleness tracking)."""
-        self._current.add(key)
-        state = self._series.get(key)
-        if state is None:
-            self._series[key] = _SeriesState(0, 0.0, time_ns, kind, description, unit, attributes)
-        else:
-            state.last_seen_ns = time_ns
-
     def _finish(self, time_ns: int) -> list[tuple[str, _SeriesState]]:
         """Close a scrape: the series of the previous scrape missing from this one, then sweep."""
         vanished = self._previous - self._current
@@ -177,23 +161,42 @@ def _attributes(labels: Mapping[str, str], dropped: frozenset[str]) -> dict[str,
 
 
 class _AttributeCache:
-    """Label dicts are shared by the parser across samples; convert each distinct one once."""
+    """Label dicts are shared by the parser across samples; convert each distinct one once.
 
-    __slots__ = ("_by_id", "_keep")
+    One cache per set of dropped labels (plain, histogram ``le``, summary ``quantile``): entries are
+    keyed by the identity of the label dict, so one cache must never mix drop rules.
+    """
 
-    def __init__(self) -> None:
-        self._by_id: dict[int, tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...]]] = {}
+    __slots__ = ("by_id", "_dropped", "_bound_label")
 
-    def get(
-        self, labels: Mapping[str, str], dropped: frozenset[str] = _DROPPED_LABELS
-    ) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-        hit = self._by_id.get(id(labels))
-        if hit is not None and hit[0] is labels:
-            return hit[1], hit[2]
-        attrs = _attributes(labels, dropped)
-        key = tuple(attrs.items())
-        self._by_id[id(labels)] = (labels, attrs, key)
-        return attrs, key
+    def __init__(self, dropped: frozenset[str] = _DROPPED_LABELS, bound_label: str | None = None) -> None:
+        #: id(labels) -> (labels, attributes, attribute key, float of ``bound_label`` or NaN)
+        self.by_id: dict[
+            int, tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...], float]
+        ] = {}
+        self._dropped = dropped
+        self._bound_label = bound_label
+
+    def get(self, labels: Mapping[str, str]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+        hit = self.by_id.get(id(labels))
+        if hit is None or hit[0] is not labels:
+            hit = self.add(labels)
+        return hit[1], hit[2]
+
+    def add(
+        self, labels: Mapping[str, str]
+    ) -> tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...], float]:
+        attrs = _attributes(labels, self._dropped)
+        bound = math.nan
+        if self._bound_label is not None:
+            raw = labels.get(self._bound_label)
+            try:
+                bound = float(raw) if raw is not None else math.nan
+            except ValueError:
+                bound = math.nan
+        entry = (labels, attrs, tuple(attrs.items()), bound)
+        self.by_id[id(labels)] = entry
+        return entry
 
 
 def _exemplar(exemplar: Exemplar | None, default_ns: int) -> list[OtelExemplar]:
@@ -229,10 +232,22 @@ def to_metrics(
     report: ConversionReport | None = None,
 ) -> list[Metric]:
     """Convert one scrape. Also emits staleness points for series the previous scrape had."""
-    overrides = type_overrides or {}
-    unit_map = units or {}
+    with gc_paused():
+        return _to_metrics(exposition, scrape_time_ns, tracker, type_overrides or {}, units or {}, report)
+
+
+def _to_metrics(
+    exposition: Exposition,
+    scrape_time_ns: int,
+    tracker: SeriesTracker,
+    overrides: Mapping[str, str],
+    unit_map: Mapping[str, str],
+    report: ConversionReport | None,
+) -> list[Metric]:
     report = report if report is not None else ConversionReport()
     cache = _AttributeCache()
+    bucket_cache = _AttributeCache(_DROPPED_LABELS | {"le"}, "le")
+    quantile_cache = _AttributeCache(_DROPPED_LABELS | {"quantile"}, "quantile")
     metrics: list[Metric] = []
     for family in exposition.families:
         kind = overrides.get(family.name, family.type)
@@ -242,11 +257,11 @@ def to_metrics(
         elif kind in ("info", "stateset"):
             metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, False))
         elif kind == "histogram":
-            metric = _histogram(family, unit, scrape_time_ns, tracker, report)
+            metric = _histogram(family, unit, scrape_time_ns, tracker, report, bucket_cache)
             if metric is not None:
                 metrics.append(metric)
         elif kind == "summary":
-            metric = _summary(family, unit, scrape_time_ns, tracker, report)
+            metric = _summary(family, unit, scrape_time_ns, tracker, report, quantile_cache)
             if metric is not None:
                 metrics.append(metric)
         else:
@@ -270,16 +285,32 @@ def _gauge(
     family: MetricFamily, unit: str, now: int, tracker: SeriesTracker, cache: _AttributeCache
 ) -> list[Metric]:
     out = []
+    by_id = cache.by_id
+    series = tracker._series
+    current_add = tracker._current.add
+    description = family.help
     for name, samples in _by_name(family.samples).items():
         points = []
+        append = points.append
         for sample in samples:
-            attrs, key = cache.get(sample.labels)
-            tracker._touch((name, key), now, _GAUGE, family.help, unit, attrs)
-            time_ns = _sample_time(sample, now)
-            points.append(
-                FlaggedNumberDataPoint(attrs, 0, time_ns, sample.value, _exemplar(sample.exemplar, time_ns))
-            )
-        out.append(Metric(name, family.help, unit, Gauge(points)))
+            labels = sample.labels
+            hit = by_id.get(id(labels))
+            if hit is None or hit[0] is not labels:
+                hit = cache.add(labels)
+            attrs = hit[1]
+            key = (name, hit[2])
+            # Record the gauge's presence (no start time, only staleness tracking); inlined because this
+            # loop runs once per gauge sample of every scrape.
+            current_add(key)
+            state = series.get(key)
+            if state is None:
+                series[key] = _SeriesState(0, 0.0, now, _GAUGE, description, unit, attrs)
+            else:
+                state.last_seen_ns = now
+            time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
+            exemplars = [] if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
+            append(FlaggedNumberDataPoint(attrs, 0, time_ns, sample.value, exemplars))
+        out.append(Metric(name, description, unit, Gauge(points)))
     return out
 
 
@@ -291,27 +322,50 @@ def _counter(
     cache: _AttributeCache,
     monotonic: bool,
 ) -> list[Metric]:
+    by_name = _by_name(family.samples)
     created: dict[tuple[tuple[str, str], ...], int] = {}
-    values: list[Sample] = []
-    for sample in family.samples:
-        if sample.name.endswith("_created") and sample.name != family.name:
-            created[cache.get(sample.labels)[1]] = int(sample.value * 1e9)
-        else:
-            values.append(sample)
+    for name, samples in by_name.items():
+        if name.endswith("_created") and name != family.name:
+            for sample in samples:
+                created[cache.get(sample.labels)[1]] = int(sample.value * 1e9)
     kind = _SUM_MONO if monotonic else _SUM
+    description = family.help
+    by_id = cache.by_id
+    series = tracker._series
+    current_add = tracker._current.add
     out = []
-    for name, samples in _by_name(values).items():
+    for name, samples in by_name.items():
+        if name.endswith("_created") and name != family.name:
+            continue
         points = []
+        append = points.append
         for sample in samples:
-            attrs, key = cache.get(sample.labels)
-            time_ns = _sample_time(sample, now)
-            start = tracker._observe(
-                (name, key), sample.value, time_ns, kind, family.help, unit, attrs, created.get(key)
-            )
-            points.append(
-                FlaggedNumberDataPoint(attrs, start, time_ns, sample.value, _exemplar(sample.exemplar, time_ns))
-            )
-        out.append(Metric(name, family.help, unit, Sum(points, _CUMULATIVE, monotonic)))
+            labels = sample.labels
+            hit = by_id.get(id(labels))
+            if hit is None or hit[0] is not labels:
+                hit = cache.add(labels)
+            attrs = hit[1]
+            key = (name, hit[2])
+            value = sample.value
+            time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
+            created_ns = created.get(hit[2]) if created else None
+            # SeriesTracker._observe, inlined because this loop runs once per counter sample of every scrape.
+            current_add(key)
+            state = series.get(key)
+            if state is None:
+                start = created_ns if created_ns is not None else time_ns
+                series[key] = _SeriesState(start, value, time_ns, kind, description, unit, attrs)
+            else:
+                if created_ns is not None:
+                    state.start_ns = created_ns
+                elif value < state.last_value:  # reset: the counter restarted since the last scrape
+                    state.start_ns = time_ns
+                state.last_value = value
+                state.last_seen_ns = time_ns
+                start = state.start_ns
+            exemplars = [] if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
+            append(FlaggedNumberDataPoint(attrs, start, time_ns, value, exemplars))
+        out.append(Metric(name, description, unit, Sum(points, _CUMULATIVE, monotonic)))
     return out
 
 
@@ -328,19 +382,28 @@ class _Group:
 
 
 def _grouped(
-    family: MetricFamily, split_label: str, now: int, report: ConversionReport
+    family: MetricFamily, split_label: str, now: int, report: ConversionReport, cache: _AttributeCache
 ) -> dict[tuple[tuple[str, str], ...], _Group]:
-    """Gather a histogram's or summary's samples per label set (minus ``le``/``quantile``)."""
+    """Gather a histogram's or summary's samples per label set (minus ``le``/``quantile``).
+
+    ``cache`` must drop ``split_label`` and parse it as the bound.
+    """
     name = family.name
-    dropped = _DROPPED_LABELS | {split_label}
+    by_id = cache.by_id
+    suffixes: dict[str, str] = {}
     groups: dict[tuple[tuple[str, str], ...], _Group] = {}
     for sample in family.samples:
-        attrs = _attributes(sample.labels, dropped)
-        key = tuple(attrs.items())
+        labels = sample.labels
+        hit = by_id.get(id(labels))
+        if hit is None or hit[0] is not labels:
+            hit = cache.add(labels)
+        key = hit[2]
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(attrs, _sample_time(sample, now))
-        suffix = sample.name[len(name):] if sample.name.startswith(name) else sample.name
+            group = groups[key] = _Group(hit[1], _sample_time(sample, now))
+        suffix = suffixes.get(sample.name)
+        if suffix is None:
+            suffix = suffixes[sample.name] = sample.name[len(name):] if sample.name.startswith(name) else sample.name
         if suffix == "_count":
             group.count = sample.value
         elif suffix == "_sum":
@@ -348,12 +411,9 @@ def _grouped(
         elif suffix == "_created":
             group.created_ns = int(sample.value * 1e9)
         elif (suffix == "_bucket" and split_label == "le") or (suffix == "" and split_label == "quantile"):
-            raw = sample.labels.get(split_label)
-            try:
-                bound = float(raw) if raw is not None else math.nan
-            except ValueError:
-                bound = math.nan
-            if math.isnan(bound):
+            bound = hit[3]
+            if bound != bound:  # NaN: missing or not a number
+                raw = labels.get(split_label)
                 report.drop(1, f"{sample.name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
                 continue
             (group.buckets if split_label == "le" else group.quantiles).append((bound, sample.value))
@@ -365,10 +425,15 @@ def _grouped(
 
 
 def _histogram(
-    family: MetricFamily, unit: str, now: int, tracker: SeriesTracker, report: ConversionReport
+    family: MetricFamily,
+    unit: str,
+    now: int,
+    tracker: SeriesTracker,
+    report: ConversionReport,
+    cache: _AttributeCache,
 ) -> Metric | None:
     points = []
-    for key, group in _grouped(family, "le", now, report).items():
+    for key, group in _grouped(family, "le", now, report, cache).items():
         if group.count is None:
             report.drop(len(group.buckets) + 1, f"{family.name}{dict(key)}: histogram without _count dropped")
             continue
@@ -400,10 +465,15 @@ def _histogram(
 
 
 def _summary(
-    family: MetricFamily, unit: str, now: int, tracker: SeriesTracker, report: ConversionReport
+    family: MetricFamily,
+    unit: str,
+    now: int,
+    tracker: SeriesTracker,
+    report: ConversionReport,
+    cache: _AttributeCache,
 ) -> Metric | None:
     points = []
-    for key, group in _grouped(family, "quantile", now, report).items():
+    for key, group in _grouped(family, "quantile", now, report, cache).items():
         if group.count is None:
             report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
             continue

@@ -16,6 +16,7 @@ from typing import Callable
 
 from omni_telemetry.errors import ExpositionError
 
+from ._labels import bound_is_usable
 from ._model import MetricFamily, Sample
 
 __all__ = ["FamilyTable", "Target"]
@@ -86,7 +87,8 @@ class Target:
 class FamilyTable:
     """The families of one exposition, in order of first appearance, plus the drops and their reasons."""
 
-    def __init__(self, *, openmetrics: bool) -> None:
+    def __init__(self, *, openmetrics: bool, usable: dict[str, set[int]]) -> None:
+        """``usable`` is :attr:`LabelSets.usable`: the label dicts whose ``le``/``quantile`` already passed."""
         self.openmetrics = openmetrics
         self.families: list[MetricFamily] = []
         self.targets: dict[str, Target] = {}
@@ -95,7 +97,7 @@ class FamilyTable:
         self._members = _OPENMETRICS_MEMBERS if openmetrics else _PROMETHEUS_MEMBERS
         self._default_type = "unknown" if openmetrics else "untyped"
         self._by_name: dict[str, _FamilyState] = {}
-        self._validated: dict[str, set[int]] = {"le": set(), "quantile": set()}
+        self._usable = usable
         self._current: _FamilyState | None = None
 
     # -- metadata -------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ class FamilyTable:
         seen = state.series.get(name)
         if seen is None:
             seen = state.series[name] = set()
-        target = Target(state, name, state.family.samples.append, seen, self._validated[label] if label else None, label)
+        target = Target(state, name, state.family.samples.append, seen, self._usable[label] if label else None, label)
         self.targets[name] = target
         return target
 
@@ -232,11 +234,7 @@ class FamilyTable:
         if raw is None:
             self.drop(1, f"{target.name} sample without a {label!r} label dropped", line)
             return False
-        try:
-            bound = float(raw)
-        except ValueError:
-            bound = float("nan")
-        if not (bound == bound if label == "le" else 0.0 <= bound <= 1.0):
+        if not bound_is_usable(label, raw):  # type: ignore[arg-type]
             self.drop(1, f"{target.name} sample with unusable {label}={raw!r} dropped", line)
             return False
         target.check.add(id(labels))  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ __all__ = [
     "LABEL_PAIR",
     "LABEL_SET",
     "METRIC_NAME",
+    "SINGLE_LABEL_PAIR",
     "OPENMETRICS_LINE",
     "PROMETHEUS_LINE",
     "explain_label_set",
@@ -58,6 +59,8 @@ _PAIR = rf'[ \t]*+{_LABEL_NAME}[ \t]*+=[ \t]*+"(?:[^"\\\n]++|\\[^\n])*+"[ \t]*+'
 LABEL_SET = re.compile(rf"{_PAIR}(?:,{_PAIR})*+(?:,[ \t]*+)?|[ \t]*+")
 #: One ``name="value"`` pair; only applied to text :data:`LABEL_SET` accepted, so matches are contiguous.
 LABEL_PAIR = re.compile(rf'({_LABEL_NAME})[ \t]*+=[ \t]*+"((?:[^"\\\n]++|\\[^\n])*+)"')
+#: Exactly one pair, blanks around it allowed (for ``fullmatch``).
+SINGLE_LABEL_PAIR = re.compile(rf'[ \t]*+({_LABEL_NAME})[ \t]*+=[ \t]*+"((?:[^"\\\n]++|\\[^\n])*+)"[ \t]*+')
 
 METRIC_NAME = re.compile(_NAME)
 _NAME_PREFIX = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")

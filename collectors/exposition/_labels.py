@@ -4,35 +4,86 @@ Real expositions repeat the same few label strings thousands of times (every Env
 ``envoy_cluster_name="..."`` sets), so the parser looks the raw text between the braces up in a dict and
 parses only on a miss. Spellings that mean the same set (other order, spaces, a trailing comma) resolve to
 one dict object too, which lets the parser detect duplicate series by object identity.
+
+Most new spellings are an already-seen set plus one more pair (Envoy's histogram buckets: the cluster's
+labels, then ``le="..."``), so a new spelling whose text before its last comma is a known, non-empty set
+and whose last pair is a known pair is built from those two without reading it again. That is sound
+because a cut inside a quoted value leaves an odd number of quotes before it, which is never a known set.
+
+A new set carrying ``le`` or ``quantile`` has that value checked once here (see :func:`bound_is_usable`),
+so histogram and summary samples need no per-sample check.
 """
 
 from __future__ import annotations
 
 from omni_telemetry.errors import ExpositionError, ExpositionLimitExceeded
 
-from ._grammar import LABEL_PAIR, LABEL_SET, explain_label_set, unescape_label_value
+from ._grammar import LABEL_PAIR, LABEL_SET, SINGLE_LABEL_PAIR, explain_label_set, unescape_label_value
 
-__all__ = ["LabelSets"]
+__all__ = ["LabelSets", "bound_is_usable"]
+
+#: Labels whose value must be a number for the sample to convert: histogram buckets, summary quantiles.
+BOUND_LABELS = ("le", "quantile")
+
+
+def bound_is_usable(label: str, raw: str) -> bool:
+    """``le`` must be a number (``+Inf`` included, NaN not); ``quantile`` a number from 0 to 1."""
+    try:
+        bound = float(raw)
+    except ValueError:
+        return False
+    return bound == bound if label == "le" else 0.0 <= bound <= 1.0
 
 
 class LabelSets:
     """Cache from raw label text to a shared, never-mutated ``dict``; one instance per parse."""
 
-    __slots__ = ("by_text", "_canonical", "_max_labels")
+    __slots__ = ("by_text", "usable", "_canonical", "_pairs", "_max_labels")
 
     def __init__(self, max_labels: int) -> None:
         empty: dict[str, str] = {}
         #: raw text between the braces -> shared dict. Read directly by the parser's loop.
         self.by_text: dict[str, dict[str, str]] = {"": empty}
+        #: "le"/"quantile" -> ids of shared dicts whose value of that label is usable.
+        self.usable: dict[str, set[int]] = {label: set() for label in BOUND_LABELS}
         self._canonical: dict[tuple[tuple[str, str], ...], dict[str, str]] = {(): empty}
+        self._pairs: dict[str, tuple[str, str] | None] = {}
         self._max_labels = max_labels
 
     def parse(self, raw: str, line: int) -> dict[str, str]:
         """Parse a spelling not seen before, remember it, and return the shared dict for its set."""
-        labels = self.parse_unshared(raw, line)
-        shared = self._canonical.setdefault(tuple(sorted(labels.items())), labels)
+        labels = self._extend_known(raw)
+        if labels is None:
+            labels = self.parse_unshared(raw, line)
+        elif len(labels) > self._max_labels:
+            self.parse_unshared(raw, line)  # raises the limit error
+        shared = self._canonical.get(key := tuple(sorted(labels.items())))
+        if shared is None:
+            shared = self._canonical[key] = labels
+            for label in BOUND_LABELS:
+                value = labels.get(label)
+                if value is not None and bound_is_usable(label, value):
+                    self.usable[label].add(id(labels))
         self.by_text[raw] = shared
         return shared
+
+    def _extend_known(self, raw: str) -> dict[str, str] | None:
+        """The set for ``raw`` when it is a known set, a comma and a known pair; else None."""
+        prefix, comma, last = raw.rpartition(",")
+        if not comma:
+            return None
+        base = self.by_text.get(prefix)
+        if not base or prefix.rstrip(" \t").endswith(","):
+            return None
+        pair = self._pairs.get(last, False)
+        if pair is False:
+            match = SINGLE_LABEL_PAIR.fullmatch(last)
+            pair = self._pairs[last] = (match[1], unescape_label_value(match[2])) if match else None
+        if pair is None or pair[0] in base:
+            return None
+        labels = base.copy()
+        labels[pair[0]] = pair[1]
+        return labels
 
     def parse_unshared(self, raw: str, line: int) -> dict[str, str]:
         """Parse a label set without caching it (exemplar labels are unique per sample)."""

@@ -40,8 +40,8 @@ def parse_exposition(
     openmetrics = "application/openmetrics-text" in content_type.lower()
     try:
         text = _decode(body, limits)
-        table = FamilyTable(openmetrics=openmetrics)
         labels = LabelSets(limits.max_labels)
+        table = FamilyTable(openmetrics=openmetrics, usable=labels.usable)
         with gc_paused():
             if openmetrics:
                 read_openmetrics_text(text, table, labels)

@@ -1,11 +1,12 @@
 """Reader for Prometheus text format 0.0.4 (what Envoy, Kuma, Mayastor and KubeVirt expose).
 
 The fast loop handles the line shape that makes up nearly every real body, ``name{labels} value`` or
-``name value``, with two ``str.partition`` calls and dict lookups: the name must already be a known sample name
-(its family decided, see :class:`FamilyTable`), the label text must already be in the label cache, and the
-value must be a plain float. Every other line (the first sample of a name, a new label spelling, metadata,
-comments, timestamps, tabs, anything malformed) goes through :func:`_careful_line`, which matches the precise
-line expression and either accepts the line by the same rules or explains why it is invalid.
+``name value``, with two ``str.partition`` calls and dict lookups: the name is looked up among the sample names
+whose family is already decided (see :class:`FamilyTable`), the label text in the label cache, and the value
+must be a plain float. Comment and metadata lines go straight to :func:`_comment`. Every other line
+(timestamps, tabs, a name that is not a plain metric name, anything malformed) goes through
+:func:`_careful_line`, which matches the precise line expression and either accepts the line by the same
+rules or explains why it is invalid.
 
 Splitting at the *last* ``}`` is sound: a valid value and timestamp contain no ``}``, and the text between the
 first ``{`` and the last ``}`` is only used once the label parser has accepted it as a whole label set.
@@ -27,6 +28,7 @@ __all__ = ["read_prometheus_text"]
 def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -> None:
     """Parse ``text`` (ending with a newline) into ``table``."""
     targets = table.targets
+    is_metric_name = METRIC_NAME.fullmatch
     by_text = label_sets.by_text
     no_labels = by_text[""]
     parse_labels = label_sets.parse
@@ -49,9 +51,14 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
                 if head != prev:
                     target = targets.get(head)
                     if target is None:
-                        _careful_line(table, label_sets, line, line_no)
                         prev = None
-                        continue
+                        if line[:1] == "#":
+                            _comment(table, line[1:], line_no)
+                            continue
+                        if not is_metric_name(head):
+                            _careful_line(table, label_sets, line, line_no)
+                            continue
+                        target = table.resolve(head, line_no)
                     name_out = target.name
                     append = target.append
                     seen = target.seen

@@ -1,17 +1,10 @@
 """ClickHouse store in the OpenTelemetry Collector ``clickhouseexporter`` metrics schema."""
 
-from ._connect import StorageDsn, connect, engine_lock, parse_dsn
+from ._connect import StorageDsn, close_embedded_engines, connect, engine_lock, parse_dsn
 from ._exporter import ClickHouseMetricExporter
-from ._schema import (
-    MetricKind,
-    SchemaOptions,
-    TableNames,
-    apply_schema,
-    expected_columns,
-    qualified,
-    render_schema,
-    verify_schema,
-)
+from ._options import MetricKind, SchemaOptions, TableNames, qualified
+from ._provision import apply_schema, verify_schema
+from ._schema import expected_columns, render_schema
 from ._writer import ClickHouseWriter, WriteReport
 
 __all__ = [
@@ -23,6 +16,7 @@ __all__ = [
     "TableNames",
     "WriteReport",
     "apply_schema",
+    "close_embedded_engines",
     "connect",
     "engine_lock",
     "expected_columns",

@@ -4,9 +4,9 @@ Rows are never materialised: every column is a Python list built with C-speed ``
 of repeated per-metric values and one comprehension per per-point field. The column order
 is :func:`expected_columns` order, which is also the exporter's INSERT column order.
 
-Field mapping follows the exporter (see the module docs of ``_schema``): ints become
-floats, unset Min/Max/Sum become 0, a point flagged ``NO_RECORDED_VALUE`` keeps its row
-with Value 0, exemplar ids are lowercase hex with all zeros for a missing id.
+Field mapping follows the exporter: ints become floats, unset Min/Max/Sum become 0, a point
+flagged ``NO_RECORDED_VALUE`` keeps its row with Value 0, exemplar ids are lowercase hex
+with all zeros for a missing id.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from opentelemetry.sdk.metrics.export import (
 from omni_telemetry.datamodel import NO_RECORDED_VALUE, Summary, point_flags
 
 from ._attributes import sorted_text_map
-from ._schema import Generation, MetricKind
+from ._options import Generation, MetricKind
 
 __all__ = ["ColumnSet", "SortedMap", "to_columns"]
 

@@ -23,7 +23,7 @@ from omni_telemetry.errors import ConfigError, StorageUnavailable
 
 from ._failures import storage_failure
 
-__all__ = ["StorageDsn", "connect", "engine_lock", "parse_dsn"]
+__all__ = ["StorageDsn", "close_embedded_engines", "connect", "engine_lock", "parse_dsn"]
 
 logger = logging.getLogger(__name__)
 
@@ -216,3 +216,21 @@ def _http_client(parsed: StorageDsn, database: str | None, connect_timeout_s: fl
         else:
             logger.info("database %r does not exist yet on %s; the schema step creates it", database, where)
     return client
+
+
+def close_embedded_engines() -> None:
+    """Close every shared chDB engine this process opened.
+
+    chDB hosts one data directory per process; a process that moves to another directory
+    (a test suite giving each test its own store) closes the current one first. Clients
+    handed out before the call must not be used after it.
+    """
+    with _shared_lock:
+        engines = list(_shared.values())
+        _shared.clear()
+    for engine in engines:
+        with engine.lock:
+            try:
+                engine.client.close()
+            except Exception:  # closing is best effort: the engine may already be gone
+                logger.debug("closing chDB client failed", exc_info=True)

@@ -2,144 +2,21 @@
 
 Keeping the collector's column names, types and codecs means every query, dashboard and
 tool written for that exporter reads our tables unchanged, and a collector can write into
-the same tables beside us. We own the DDL (the exporter's ``create_schema: false`` mode)
-so the few knobs that matter here are explicit: the table generation, the table names,
-the TTL, a cluster, and the deduplication window that makes retried batches idempotent.
-
-Two generations exist upstream. ``classic`` (the default) keeps nanosecond timestamps and
-sorts by the attribute map; ``v2`` stores second-precision ``DateTime``, a low-cardinality
-metric name and an hour-bucketed sort key.
+the same tables beside us. Two generations exist upstream: ``classic`` (the default) keeps
+nanosecond timestamps and sorts by the attribute map; ``v2`` stores second-precision
+``DateTime``, a low-cardinality metric name and an hour-bucketed sort key.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from collections.abc import Collection
-from enum import Enum
-from typing import Literal
+from dataclasses import dataclass
 
-from omni_telemetry.errors import ConfigError, SchemaError, StorageUnavailable
+from ._options import Generation, MetricKind, SchemaOptions
 
-from ._failures import storage_failure
+__all__ = ["OPTIONAL_TABLE_SETTING", "column_ddl", "expected_columns", "render_schema"]
 
-__all__ = [
-    "MetricKind",
-    "SchemaOptions",
-    "TableNames",
-    "apply_schema",
-    "expected_columns",
-    "qualified",
-    "render_schema",
-    "verify_schema",
-]
-
-Generation = Literal["classic", "v2"]
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _STRING_MAP = "Map(LowCardinality(String), String)"
-
-
-class MetricKind(str, Enum):
-    """The five OTLP metric data types, one table each."""
-
-    GAUGE = "gauge"
-    SUM = "sum"
-    HISTOGRAM = "histogram"
-    EXPONENTIAL_HISTOGRAM = "exponential_histogram"
-    SUMMARY = "summary"
-
-
-@dataclass(frozen=True)
-class TableNames:
-    """Public table names per metric kind.
-
-    The exporter's own default for exponential histograms has been spelled two ways
-    (``otel_metrics_exponential_histogram`` and ``otel_metrics_exp_histogram``); pick the one
-    your other writers use.
-    """
-
-    gauge: str = "otel_metrics_gauge"
-    sum: str = "otel_metrics_sum"
-    histogram: str = "otel_metrics_histogram"
-    exponential_histogram: str = "otel_metrics_exponential_histogram"
-    summary: str = "otel_metrics_summary"
-
-    def __post_init__(self) -> None:
-        for kind in MetricKind:
-            name = getattr(self, kind.value)
-            if not _IDENTIFIER.match(name):
-                raise ConfigError(
-                    f"table name {name!r} is not a plain identifier; use letters, digits and '_' only",
-                    field=f"storage.tables.{kind.value}",
-                )
-        if len({getattr(self, kind.value) for kind in MetricKind}) != len(MetricKind):
-            raise ConfigError("every metric kind needs its own table name", field="storage.tables")
-
-    def table_for(self, kind: MetricKind) -> str:
-        return getattr(self, MetricKind(kind).value)
-
-
-@dataclass(frozen=True)
-class SchemaOptions:
-    """Where and how the metric tables live.
-
-    ``ttl_days`` 0 keeps data forever. ``cluster`` switches to ``ON CLUSTER`` DDL with
-    replicated ``<table>_local`` tables behind ``Distributed`` tables that carry the public
-    names, so readers and writers never see the difference. ``deduplication_window`` is the
-    number of recent insert blocks a non-replicated table remembers so that a batch retried
-    with the same insert token is stored once (replicated tables always deduplicate). With
-    the window on, a block sent without a token whose content equals a recent block is also
-    dropped: identical series, timestamps and values are duplicates by definition.
-
-    ``inline_string_sizes`` keeps string lengths inline with their bytes
-    (``string_serialization_version = 'single_stream'``, the layout before ClickHouse 25).
-    The newer separate size stream is a column of UInt64 that ``ZSTD(1)`` alone compresses
-    poorly; on the ingest benchmark inline sizes halve the bytes per stored sample. Servers
-    that predate the setting store strings this way anyway and never see it.
-    """
-
-    database: str = "otel"
-    tables: TableNames = field(default_factory=TableNames)
-    ttl_days: int = 0
-    generation: Generation = "classic"
-    cluster: str | None = None
-    deduplication_window: int = 1000
-    inline_string_sizes: bool = True
-
-    def __post_init__(self) -> None:
-        if not _IDENTIFIER.match(self.database):
-            raise ConfigError(
-                f"database name {self.database!r} is not a plain identifier; use letters, digits and '_' only",
-                field="storage.database",
-            )
-        if self.generation not in ("classic", "v2"):
-            raise ConfigError(
-                f"unknown table generation {self.generation!r}; use 'classic' (nanosecond timestamps, the "
-                "exporter's long-standing layout) or 'v2' (second timestamps, hour-bucketed sort key)",
-                field="storage.generation",
-            )
-        if self.ttl_days < 0:
-            raise ConfigError(f"ttl_days must be 0 (keep forever) or positive, not {self.ttl_days}", field="storage.ttl_days")
-        if self.deduplication_window < 0:
-            raise ConfigError(
-                f"deduplication_window must be 0 (off) or positive, not {self.deduplication_window}",
-                field="storage.deduplication_window",
-            )
-        if self.cluster is not None and not _CLUSTER_NAME.match(self.cluster):
-            raise ConfigError(
-                f"cluster name {self.cluster!r} is not valid; use the name from the server's remote_servers config",
-                field="storage.cluster",
-            )
-
-
-def qualified(options: SchemaOptions, kind: MetricKind) -> str:
-    """``db.table`` for a metric kind: the public name, which is what queries and inserts use."""
-    return f"{options.database}.{options.tables.table_for(kind)}"
-
-
-# ---- column layout -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -252,7 +129,17 @@ def expected_columns(options: SchemaOptions, kind: MetricKind) -> list[tuple[str
     return [(name, "Bool" if type_ == "Boolean" else type_) for name, type_ in described]
 
 
-# ---- DDL -------------------------------------------------------------------------------
+def column_ddl(options: SchemaOptions, kind: MetricKind) -> dict[str, str]:
+    """Each stored column's definition for ``ALTER TABLE ... ADD|MODIFY COLUMN``, by DESCRIBE name."""
+    ddl: dict[str, str] = {}
+    for column in _layout(MetricKind(kind), options.generation):
+        if column.nested:
+            for name, type_ in column.nested:
+                ddl[f"{column.name}.{name}"] = f"`{column.name}.{name}` Array({type_}) CODEC({column.codec})"
+        else:
+            ddl[column.name] = column.ddl()
+    return ddl
+
 
 _INDEXES = (
     "INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
@@ -263,7 +150,8 @@ _INDEXES = (
     "INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1",
 )
 _TIME_INDEX = "INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1"
-_STRING_SERIALIZATION = "string_serialization_version"
+#: The one table setting older servers reject; :func:`render_schema` leaves it out for them.
+OPTIONAL_TABLE_SETTING = "string_serialization_version"
 
 _SORT_KEYS: dict[str, str] = {
     "classic": "(ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))",
@@ -292,8 +180,8 @@ def _create_storage_table(options: SchemaOptions, kind: MetricKind, server_setti
     settings = "index_granularity=8192, ttl_only_drop_parts = 1"
     if not options.cluster and options.deduplication_window:
         settings += f", non_replicated_deduplication_window = {options.deduplication_window}"
-    if options.inline_string_sizes and (server_settings is None or _STRING_SERIALIZATION in server_settings):
-        settings += f", {_STRING_SERIALIZATION} = 'single_stream'"
+    if options.inline_string_sizes and (server_settings is None or OPTIONAL_TABLE_SETTING in server_settings):
+        settings += f", {OPTIONAL_TABLE_SETTING} = 'single_stream'"
     return (
         f"CREATE TABLE IF NOT EXISTS `{options.database}`.`{_storage_table(options, kind)}`{_on_cluster(options)} (\n"
         f"    {body}\n"
@@ -328,72 +216,3 @@ def render_schema(options: SchemaOptions, *, server_settings: Collection[str] | 
         if options.cluster:
             statements.append(_create_distributed_table(options, kind))
     return statements
-
-
-def apply_schema(client, options: SchemaOptions) -> None:
-    """Create whatever is missing. Existing tables are never altered (see :func:`verify_schema`)."""
-    try:
-        known = client.query(
-            "SELECT name FROM system.merge_tree_settings WHERE name = {name:String}",
-            parameters={"name": _STRING_SERIALIZATION},
-        ).result_rows
-    except Exception as exc:
-        raise storage_failure(exc, "reading the server's table settings") from exc
-    for statement in render_schema(options, server_settings={row[0] for row in known}):
-        try:
-            client.command(statement)
-        except Exception as exc:
-            raise storage_failure(exc, f"creating the metric schema in database {options.database!r}") from exc
-
-
-def verify_schema(client, options: SchemaOptions) -> None:
-    """Check that every table exists with the columns this version writes.
-
-    Extra columns are fine (inserts name their columns). Missing or retyped columns raise
-    :class:`SchemaError` with the statements that fix them, because inserts would fail or
-    silently land in the wrong shape otherwise.
-    """
-    problems: list[str] = []
-    for kind in MetricKind:
-        table = qualified(options, kind)
-        try:
-            rows = client.query(f"DESCRIBE TABLE {table}").result_rows
-        except Exception as exc:
-            failure = storage_failure(exc, f"describing {table}")
-            if isinstance(failure, StorageUnavailable):
-                raise failure from exc
-            problems.append(f"{table}: table cannot be described ({failure}); create it with apply_schema()")
-            continue
-        actual = {row[0]: row[1] for row in rows}
-        layout = {name: ddl for column in _layout(kind, options.generation) for name, ddl in _ddl_by_name(column)}
-        for name, type_ in expected_columns(options, kind):
-            if name not in actual:
-                problems.append(
-                    f"{table}: column {name} is missing; fix: ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {layout[name]}"
-                )
-            elif actual[name] != type_:
-                hint = _generation_hint(options, name, actual[name])
-                problems.append(
-                    f"{table}: column {name} is {actual[name]}, expected {type_}; fix: "
-                    + (hint or f"ALTER TABLE {table} MODIFY COLUMN {layout[name]}")
-                )
-    if problems:
-        raise SchemaError("the metric tables do not match the expected layout:\n  " + "\n  ".join(problems))
-
-
-def _ddl_by_name(column: _Column) -> list[tuple[str, str]]:
-    if column.nested:
-        return [
-            (f"{column.name}.{name}", f"`{column.name}.{name}` Array({type_}) CODEC({column.codec})")
-            for name, type_ in column.nested
-        ]
-    return [(column.name, column.ddl())]
-
-
-def _generation_hint(options: SchemaOptions, name: str, actual: str) -> str | None:
-    """A timestamp or name type from the other generation means the setting is wrong, not the table."""
-    other: Generation = "v2" if options.generation == "classic" else "classic"
-    other_types = dict(expected_columns(SchemaOptions(generation=other), MetricKind.GAUGE))
-    if name in other_types and other_types[name] == actual:
-        return f"the table was created with generation {other!r}; set storage generation to {other!r}"
-    return None

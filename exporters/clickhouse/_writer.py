@@ -22,7 +22,8 @@ from ._attributes import SortedMapCache
 from ._columns import to_columns
 from ._connect import engine_lock
 from ._failures import storage_failure
-from ._schema import MetricKind, SchemaOptions, expected_columns, qualified
+from ._options import MetricKind, SchemaOptions, qualified
+from ._schema import expected_columns
 
 __all__ = ["ClickHouseWriter", "WriteReport"]
 

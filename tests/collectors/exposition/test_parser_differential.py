@@ -6,7 +6,8 @@ documented differences:
 
 - Prometheus text: a counter family loses ``_total`` from its name, and counter samples not already named
   ``..._total`` get ``_total`` appended; it also returns every sample without metadata as its own one-sample
-  untyped family, so consecutive such families of one name are merged before comparing.
+  untyped family, so consecutive such families of one name are merged before comparing; and its ``Metric``
+  renames type ``untyped`` to ``unknown``.
 - Timestamps come back as float seconds (or ``Timestamp`` objects in OpenMetrics); ours are integer ms.
 - Values may come back as ``int``; NaN compares unequal to itself, so NaN is compared as "both NaN".
 
@@ -168,17 +169,20 @@ def _ms(timestamp: object) -> int | None:
 def normalised_reference(text: str, *, openmetrics: bool) -> list[tuple]:
     """prometheus_client's reading, with its documented differences undone."""
     out: list[tuple] = []
+    declared_counters = iter(_declared_counters(text))
     for metric in (om_families if openmetrics else prom_families)(text):
         name, type_ = metric.name, metric.type
+        if not openmetrics and type_ == "unknown":
+            type_ = "untyped"  # its Metric class renames the Prometheus text word to the OpenMetrics one
         samples = [(s.name, dict(s.labels), s.value, _ms(s.timestamp), s.exemplar) for s in metric.samples]
         if not openmetrics and type_ == "counter":
-            # Undo the munging: a declared "x_total" lost its suffix; a declared "x" kept its name but its
-            # samples gained "_total".
-            raw_names = {s[0] for s in samples}
-            if raw_names and all(n == name + "_total" for n in raw_names) and _declared_total(text, name):
-                name = name + "_total"
+            # Undo the munging: a declared "x_total" lost its suffix; the samples of a declared "x" gained it.
+            declared = next(declared_counters)
+            assert declared in (name, name + "_total")
+            if declared == name + "_total":
+                name = declared
             else:
-                samples = [(n[: -len("_total")],) + rest for n, *rest in samples]  # type: ignore[misc]
+                samples = [(s[0][: -len("_total")], *s[1:]) for s in samples]
         if not openmetrics and type_ == "untyped" and out and out[-1][1] == "untyped" and out[-1][0] == name and not metric.documentation and len(samples) == 1 and _singleton(text, name):
             out[-1][3].extend(samples)
             continue
@@ -186,8 +190,14 @@ def normalised_reference(text: str, *, openmetrics: bool) -> list[tuple]:
     return out
 
 
-def _declared_total(text: str, name: str) -> bool:
-    return f"# TYPE {name}_total counter\n" in text
+def _declared_counters(text: str) -> list[str]:
+    """Names of the counter TYPE lines, in order, repeats of the previous one left out."""
+    names: list[str] = []
+    for line in text.split("\n"):
+        parts = line.split()
+        if parts[:2] == ["#", "TYPE"] and parts[3:] == ["counter"] and (not names or names[-1] != parts[2]):
+            names.append(parts[2])
+    return names
 
 
 def _singleton(text: str, name: str) -> bool:
@@ -242,6 +252,8 @@ def openmetrics_families(draw: st.DrawFn) -> list[Family]:
         ))
         unit = draw(st.sampled_from(["", "seconds", "bytes"])) if kind in ("counter", "gauge", "histogram", "summary") else ""
         name = f"{base}_{index}" + (f"_{unit}" if unit else "")
+        if kind == "stateset":
+            name = "s" + name.replace(":", "_")  # a stateset's name is also a label name (no ":" or "__")
         family = Family(name, kind, None if kind == "none" else draw(helps), unit=unit)
         ts = draw(st.one_of(st.none(), om_seconds))
         for labels in draw(label_sets(max_size=1 if kind == "none" else 3)):
