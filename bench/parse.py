@@ -2,10 +2,10 @@
 
 Both are measured in the same run on the same text, so the ratio holds across machines even though the
 absolute numbers do not. "ours" is parse_exposition followed by to_metrics (with one SeriesTracker kept
-across runs, as a scrape loop keeps it); parse alone is printed too. Inputs: a generated 50,000-sample Envoy-like exposition and the captured fixtures in
-tests/data/exposition/ (or the files given with --input). Also reports the peak memory of one parse (traced
-Python allocations) relative to the size of the text. Targets: ratio >= 5 on the Envoy-like input, peak
-memory < 10x the text.
+across runs, as a scrape loop keeps it); parse alone is printed too. Inputs: a generated 50,000-sample
+Envoy-like exposition and the captured fixtures in tests/data/exposition/ (or the files given with
+--input). Also reports the peak memory of one parse (traced Python allocations) relative to the size of
+the text. Targets: ratio >= 5 on the Envoy-like input, peak memory < 10x the text.
 
     .venv/bin/python bench/parse.py [--input FILE ...] [--seconds 1.0]
 """
@@ -50,7 +50,8 @@ _COUNTER_STATS = (
 _CODE_STATS = ("upstream_rq_xx", "external_upstream_rq_xx", "internal_upstream_rq_xx", "upstream_rq_completed_xx")
 _GAUGE_STATS = (
     "membership_healthy", "membership_total", "membership_degraded", "membership_excluded", "upstream_cx_active",
-    "upstream_rq_active", "upstream_rq_pending_active", "max_host_weight", "version", "circuit_breakers_default_cx_open",
+    "upstream_rq_active", "upstream_rq_pending_active", "max_host_weight", "version",
+    "circuit_breakers_default_cx_open",
     "circuit_breakers_default_rq_open", "circuit_breakers_high_cx_open", "upstream_cx_rx_bytes_buffered",
     "upstream_cx_tx_bytes_buffered", "lb_subsets_active",
 )
@@ -61,9 +62,8 @@ def envoy_like(samples: int = 50_000, seed: int = 7) -> str:
     """An Envoy /stats/prometheus body of about ``samples`` samples: per-cluster counters, per-code-class
     counters, gauges and 19-bucket histograms, plus unlabelled server stats; TYPE lines, no HELP."""
     rng = random.Random(seed)
-    per_cluster = (
-        len(_COUNTER_STATS) + 5 * len(_CODE_STATS) + len(_GAUGE_STATS) + len(_HISTOGRAM_STATS) * (len(ENVOY_BUCKETS) + 3)
-    )
+    per_histogram = len(ENVOY_BUCKETS) + 3  # finite buckets, +Inf, _sum, _count
+    per_cluster = len(_COUNTER_STATS) + 5 * len(_CODE_STATS) + len(_GAUGE_STATS) + len(_HISTOGRAM_STATS) * per_histogram
     clusters = [f"outbound|{8000 + i}||svc-{i:03d}.ns-{i % 7}.svc.cluster.local" for i in range(samples // per_cluster)]
     out: list[str] = []
     count = 0

@@ -97,6 +97,8 @@ class FamilyTable:
         self._members = _OPENMETRICS_MEMBERS if openmetrics else _PROMETHEUS_MEMBERS
         self._default_type = "unknown" if openmetrics else "untyped"
         self._by_name: dict[str, _FamilyState] = {}
+        #: family name -> sample names whose decision a declaration of that name could change
+        self._decided_under: dict[str, list[str]] = {}
         self._usable = usable
         self._current: _FamilyState | None = None
 
@@ -160,10 +162,11 @@ class FamilyTable:
         return state
 
     def _forget(self, name: str) -> None:
-        targets = self.targets
-        targets.pop(name, None)
-        for suffix in _SUFFIXES:
-            targets.pop(name + suffix, None)
+        """Drop the decisions a new or retyped family ``name`` could change."""
+        decided = self._decided_under.pop(name, None)
+        if decided:
+            for sample_name in decided:
+                self.targets.pop(sample_name, None)
 
     @property
     def current(self) -> _FamilyState | None:
@@ -191,6 +194,12 @@ class FamilyTable:
         """Decide (once per name) which family samples called ``name`` join."""
         by_name = self._by_name
         members = self._members
+        decided_under = self._decided_under
+        decided_under.setdefault(name, []).append(name)
+        for suffix in _SUFFIXES:
+            if name.endswith(suffix):
+                decided_under.setdefault(name[: -len(suffix)], []).append(name)
+                break
         state = by_name.get(name)
         if state is not None and "" in members[state.family.type]:
             return self._bind(name, state, "")

@@ -1,11 +1,12 @@
 """Lexical rules of Prometheus text 0.0.4 and OpenMetrics 1.0, and plain-words explanations of lines that break them.
 
-The line expressions are built for ``findall`` over a block of lines: every line, valid or not, yields exactly
-one tuple, so the parser's Python loop never scans characters itself and the tuple's position is the line
-number. Quantifiers are possessive (``*+``, ``++``), so a malformed line fails in time linear in its length
-instead of backtracking. Lines the expressions reject fall through to a catch-all group and are explained by
-:func:`explain_sample_line`, which walks the line slowly to say exactly what is wrong; it runs only on the
-error path.
+The line expressions match exactly one line each, whatever it holds: a sample, a ``#`` line, or anything else
+in a catch-all group. The OpenMetrics reader runs its expression with ``findall`` over a block of lines (one
+tuple per line, in C, and the tuple's position is the line number); the Prometheus reader keeps its own for
+the few lines its ``str.partition`` fast path does not take. Quantifiers are possessive (``*+``, ``++``), so
+a malformed line fails in time linear in its length instead of backtracking. Lines caught by the catch-all are
+explained by :func:`explain_sample_line`, which walks the line slowly to say exactly what is wrong; it runs
+only on the error path.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _prometheus_help_escape(match: re.Match[str]) -> str:
 
 
 def unescape_label_value(raw: str) -> str:
-    """``\\\\``, ``\\"`` and ``\\n`` are the escapes; any other backslash pair is kept as written (as Prometheus does)."""
+    """``\\\\``, ``\\"`` and ``\\n`` are the escapes; any other backslash pair is kept as written, as in Prometheus."""
     return _ESCAPE.sub(_label_escape, raw) if "\\" in raw else raw
 
 
@@ -244,7 +245,10 @@ def explain_sample_line(line: str, *, openmetrics: bool) -> str:
     pos = match.end()
     after = stripped[pos:]
     if after and after[0] not in " \t{":
-        return f"invalid character {after[0]!r} in metric name {snippet(name + after.split()[0])} (names match [a-zA-Z_:][a-zA-Z0-9_:]*)"
+        return (
+            f"invalid character {after[0]!r} in metric name {snippet(name + after.split()[0])} "
+            "(names match [a-zA-Z_:][a-zA-Z0-9_:]*)"
+        )
     label_at = pos if openmetrics else _skip_blanks(stripped, pos)
     if label_at < len(stripped) and stripped[label_at] == "{":
         end, problem = _scan_label_set(stripped, label_at + 1, strict=openmetrics)

@@ -94,8 +94,8 @@ class LabelSets:
             pairs = [(name, unescape_label_value(value)) for name, value in pairs]
         labels = dict(pairs)
         if len(labels) != len(pairs):
-            seen: set[str] = set()
-            twice = next(name for name, _ in pairs if name in seen or seen.add(name))  # type: ignore[func-returns-value]
+            names = [name for name, _ in pairs]
+            twice = next(name for name in names if names.count(name) > 1)
             raise ExpositionError(f"label {twice!r} appears twice in one label set", line=line)
         if len(labels) > self._max_labels:
             raise ExpositionLimitExceeded(

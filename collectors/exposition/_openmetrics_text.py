@@ -116,7 +116,12 @@ def read_openmetrics_text(text: str, table: FamilyTable, label_sets: LabelSets) 
         except ExpositionError:
             raise
         except ValueError:
-            fields = (("sample value", val), ("timestamp", ts), ("exemplar value", ex_val), ("exemplar timestamp", ex_ts))
+            fields = (
+                ("sample value", val),
+                ("timestamp", ts),
+                ("exemplar value", ex_val),
+                ("exemplar timestamp", ex_ts),
+            )
             raise ExpositionError(explain_numbers(name, fields, openmetrics=True), line=line) from None
         except Exception as exc:
             raise ExpositionError(f"could not parse line ({type(exc).__name__}: {exc})", line=line) from exc

@@ -60,11 +60,12 @@ def parse_exposition(
 
 
 def _decode(body: bytes | str, limits: ParseLimits) -> str:
-    """Check the size bounds on the raw bytes, then decode strictly as UTF-8."""
+    """Check the size bounds on the raw bytes, then decode strictly as UTF-8 (text is taken as given)."""
+    text: str | None = None
+    raw: bytes | str
     if isinstance(body, str):
-        text = body
-        raw: bytes | str = body
-        if not body.isascii():
+        text = raw = body
+        if not body.isascii():  # the bounds are in bytes
             try:
                 raw = body.encode("utf-8")
             except UnicodeEncodeError as exc:
@@ -72,14 +73,17 @@ def _decode(body: bytes | str, limits: ParseLimits) -> str:
                     "text contains characters that are not valid Unicode (lone surrogates)",
                     line=body.count("\n", 0, exc.start) + 1,
                 ) from None
-    else:
+    elif isinstance(body, (bytes, bytearray, memoryview)):
         raw = bytes(body)
+    else:
+        raise ExpositionError(f"body must be bytes or str, not {type(body).__name__}")
     if len(raw) > limits.max_body_bytes:
         raise ExpositionLimitExceeded(
             f"body is {len(raw)} bytes, above the limit of {limits.max_body_bytes} (ParseLimits.max_body_bytes)"
         )
     _check_line_lengths(raw, limits.max_line_bytes)
-    if isinstance(raw, bytes) and not isinstance(body, str):
+    if text is None:
+        assert isinstance(raw, bytes)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -96,6 +96,21 @@ def test_known_set_followed_by_a_broken_pair_is_still_an_error(second):
     assert error.line == 3
 
 
+def test_crlf_line_endings_and_tab_separators_are_tolerated_in_prometheus_text():
+    text = '# HELP m Help.\r\n# TYPE m gauge\r\nm{a="1"} 1\r\nm\t2\t1700000000000\r\n'
+    (family,) = parse_exposition(text).families
+    assert (family.type, family.help) == ("gauge", "Help.")
+    got = [(s.labels, s.value, s.timestamp_ms) for s in family.samples]
+    assert got == [({"a": "1"}, 1, None), ({}, 2, 1700000000000)]
+
+
+def test_bytes_and_text_bodies_parse_alike():
+    text = '# TYPE m counter\nm{v="é"} 1\n'
+    from_bytes, from_text = parse_exposition(text.encode()), parse_exposition(text)
+    assert [(s.name, s.labels, s.value) for s in from_bytes.families[0].samples] == [("m", {"v": "é"}, 1.0)]
+    assert from_bytes == from_text
+
+
 def test_help_escapes_differ_between_formats():
     prom = families('# HELP m back\\\\slash\\nnew \\"kept\\"\nm 1\n')["m"]
     assert prom.help == 'back\\slash\nnew \\"kept\\"'

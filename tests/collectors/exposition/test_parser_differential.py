@@ -47,7 +47,7 @@ class Series:
 @dataclass
 class Family:
     name: str
-    type: str  # counter gauge histogram summary untyped none(no metadata) | OM: gaugehistogram info stateset unknown
+    type: str  # a TYPE word, or "none" for samples without metadata
     help: str | None
     series: list[Series] = field(default_factory=list)
     counter_total: bool = False  # Prometheus text: declare the counter as name_total
@@ -59,7 +59,7 @@ class Family:
 LABEL_VALUE_CHARS = st.characters(blacklist_categories=("Cs",))
 AWKWARD_VALUES = st.one_of(
     st.text(LABEL_VALUE_CHARS, max_size=12),
-    st.sampled_from(['\\', '"', "\n", "}", "{", ",", "=", "# ", " ", "a\\nb", 'x"} 1', "\\\\n", "é€😀", "1 2", ""]),
+    st.sampled_from(['\\', '"', "\n", "}", "{", ",", "=", "# ", " ", "a\\nb", 'x"} 1', "\\\\n", "é€😀", ""]),
 )
 label_names = st.from_regex(r"[a-zA-Z][a-zA-Z0-9_]{0,8}", fullmatch=True).filter(
     lambda n: n not in ("le", "quantile")
@@ -68,7 +68,9 @@ base_names = st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,10}", fullmatch=True).fil
     lambda n: not n.endswith(RESERVED_SUFFIXES) and not n.startswith("__")
 )
 special_floats = st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-9, 1.5e300, 123456789.0])
-values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**53), 2**53).map(float), special_floats)
+values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**53), 2**53).map(float), special_floats
+)
 helps = st.one_of(st.none(), st.text(st.characters(blacklist_categories=("Cs",)), max_size=20).map(str.strip))
 
 
@@ -88,12 +90,13 @@ def prometheus_families(draw: st.DrawFn) -> list[Family]:
         with_timestamps = draw(st.booleans())
         if kind == "counter":
             family.counter_total = draw(st.booleans())
-        for labels in draw(label_sets(max_size=1 if kind == "none" else 4)):
+        for labels in draw(label_sets()):
             if kind == "histogram":
                 counts = sorted(draw(st.lists(st.integers(0, 1000), min_size=1, max_size=5)))
                 family_values = [float(c) for c in counts] + [draw(values), float(counts[-1])]
             elif kind == "summary":
-                family_values = draw(st.lists(values, min_size=1, max_size=3)) + [draw(values), float(draw(st.integers(0, 10**6)))]
+                quantile_values = draw(st.lists(values, min_size=1, max_size=3))
+                family_values = quantile_values + [draw(values), float(draw(st.integers(0, 10**6)))]
             else:
                 family_values = [draw(values)]
             ts = draw(st.integers(-(10**12), 9 * 10**12)) if with_timestamps else None
@@ -123,13 +126,13 @@ BUCKET_BOUNDS = ("0.005", "0.25", "1", "2.5", "10")
 QUANTILES = ("0.5", "0.9", "0.99")
 
 
-def render_prometheus(families: list[Family]) -> tuple[str, list[int]]:
-    """The text, and for each line whether it is a sample line (for picking lines to break)."""
+def render_prometheus(families: list[Family]) -> str:
     lines: list[str] = []
     for family in families:
         declared = family.name + ("_total" if family.counter_total else "")
         if family.help is not None:
-            lines.append(f"# HELP {declared} {family.help.replace(chr(92), chr(92) * 2).replace(chr(10), chr(92) + 'n')}")
+            escaped_help = family.help.replace("\\", "\\\\").replace("\n", "\\n")  # no \" escape in 0.0.4 HELP
+            lines.append(f"# HELP {declared} {escaped_help}")
         if family.type != "none":
             lines.append(f"# TYPE {declared} {family.type}")
         for series in family.series:
@@ -183,8 +186,8 @@ def normalised_reference(text: str, *, openmetrics: bool) -> list[tuple]:
                 name = declared
             else:
                 samples = [(s[0][: -len("_total")], *s[1:]) for s in samples]
-        if not openmetrics and type_ == "untyped" and out and out[-1][1] == "untyped" and out[-1][0] == name and not metric.documentation and len(samples) == 1 and _singleton(text, name):
-            out[-1][3].extend(samples)
+        if not openmetrics and type_ == "untyped" and out and out[-1][:2] == (name, type_) and _undeclared(text, name):
+            out[-1][3].extend(samples)  # its one-sample families of a name without metadata, merged
             continue
         out.append((name, type_, metric.documentation, samples, getattr(metric, "unit", "")))
     return out
@@ -200,7 +203,7 @@ def _declared_counters(text: str) -> list[str]:
     return names
 
 
-def _singleton(text: str, name: str) -> bool:
+def _undeclared(text: str, name: str) -> bool:
     return f"# TYPE {name} " not in text and f"# HELP {name} " not in text and f"# HELP {name}\n" not in text
 
 
@@ -239,7 +242,10 @@ def test_generated_prometheus_text_matches_prometheus_client(families):
 om_values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**9), 10**9).map(float))
 non_negative = st.one_of(st.floats(min_value=0, allow_infinity=True), st.integers(0, 10**9).map(float))
 om_seconds = st.integers(0, 4 * 10**12).map(lambda ms: f"{ms // 1000}.{ms % 1000:03d}")
-exemplar_labels = st.dictionaries(st.sampled_from(["trace_id", "span_id", "user"]), st.text("0123456789abcdef", max_size=16), max_size=3)
+exemplar_labels = st.dictionaries(
+    st.sampled_from(["trace_id", "span_id", "user"]), st.text("0123456789abcdef", max_size=16), max_size=3
+)
+exemplar_seconds = st.one_of(st.none(), st.integers(0, 10**9).map(lambda ms: ms / 1000))
 
 
 @st.composite
@@ -250,7 +256,9 @@ def openmetrics_families(draw: st.DrawFn) -> list[Family]:
         kind = draw(st.sampled_from(
             ["counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown", "none"]
         ))
-        unit = draw(st.sampled_from(["", "seconds", "bytes"])) if kind in ("counter", "gauge", "histogram", "summary") else ""
+        unit = ""
+        if kind in ("counter", "gauge", "histogram", "summary"):
+            unit = draw(st.sampled_from(["", "seconds", "bytes"]))
         name = f"{base}_{index}" + (f"_{unit}" if unit else "")
         if kind == "stateset":
             name = "s" + name.replace(":", "_")  # a stateset's name is also a label name (no ":" or "__")
@@ -263,7 +271,8 @@ def openmetrics_families(draw: st.DrawFn) -> list[Family]:
                 counts = sorted(draw(st.lists(st.integers(0, 1000), min_size=1, max_size=5)))
                 vals = [float(c) for c in counts] + [draw(non_negative), float(counts[-1])]
             elif kind == "summary":
-                vals = draw(st.lists(non_negative, min_size=1, max_size=3)) + [draw(non_negative), float(draw(st.integers(0, 10**6)))]
+                quantile_values = draw(st.lists(non_negative, min_size=1, max_size=3))
+                vals = quantile_values + [draw(non_negative), float(draw(st.integers(0, 10**6)))]
             elif kind == "counter":
                 vals = [draw(non_negative)]
             elif kind == "stateset":
@@ -274,7 +283,7 @@ def openmetrics_families(draw: st.DrawFn) -> list[Family]:
                 vals = [draw(om_values)]
             family.series.append(Series(labels, vals, ts))  # type: ignore[arg-type]
         if kind in ("counter", "histogram") and draw(st.booleans()):
-            family.exemplar = (draw(exemplar_labels), draw(om_values), draw(st.one_of(st.none(), st.integers(0, 10**9).map(lambda ms: ms / 1000))))
+            family.exemplar = (draw(exemplar_labels), draw(om_values), draw(exemplar_seconds))
         if kind in ("counter", "histogram", "summary") and draw(st.booleans()):
             family.created = float(draw(st.integers(0, 2 * 10**9)))
         families.append(family)
@@ -294,10 +303,14 @@ def render_openmetrics(families: list[Family]) -> str:
         exemplar = ""
         if family.exemplar is not None:
             ex_labels, ex_value, ex_ts = family.exemplar
-            exemplar = f" # {_labels(ex_labels) or '{}'} {_number(ex_value)}" + (f" {ex_ts!r}" if ex_ts is not None else "")
+            exemplar = f" # {_labels(ex_labels) or '{}'} {_number(ex_value)}"
+            if ex_ts is not None:
+                exemplar += f" {ex_ts!r}"
         for series in family.series:
             ts = f" {series.timestamp}" if series.timestamp is not None else ""
-            created = f"{name}_created{_labels(series.labels)} {_number(family.created)}{ts}" if family.created is not None else None
+            created = None
+            if family.created is not None:
+                created = f"{name}_created{_labels(series.labels)} {_number(family.created)}{ts}"
             if family.type in ("histogram", "gaugehistogram"):
                 *buckets, total, count = series.values
                 bounds = BUCKET_BOUNDS[: len(buckets) - 1] + ("+Inf",)
