@@ -27,7 +27,7 @@ from ._http import tls_verify_for
 from ._selfmetrics import CollectorMetrics
 from ._source import Source
 from ._target import ParseLimits, ScrapeTarget
-from .exposition import ConversionReport, SeriesTracker, staleness_metrics, to_metrics
+from .exposition import ConversionReport, Exposition, SeriesTracker, TargetConverter, staleness_metrics, to_metrics
 
 __all__ = ["SCOPE", "ScrapeResult", "Scraper", "metrics_data", "target_resource"]
 
@@ -107,7 +107,7 @@ class Scraper:
         self._sources: dict[str, Source] = dict(sources) if sources else {n: c() for n, c in SOURCES.items()}
         self._forget_after_s = forget_after_s
         self._max_series = max_series_per_target
-        self._trackers: dict[tuple[str, str, str], SeriesTracker] = {}
+        self._converters: dict[tuple[str, str, str], TargetConverter] = {}
         self._clients: dict[tuple[object, ...], httpx.AsyncClient] = {}
         self._metrics = metrics
         self._clock = clock
@@ -127,19 +127,19 @@ class Scraper:
             client = self._clients[key] = httpx.AsyncClient(verify=tls_verify_for(target), follow_redirects=True)
         return client
 
-    def _tracker_for(self, target: ScrapeTarget) -> SeriesTracker:
-        tracker = self._trackers.get(target.key)
-        if tracker is None:
-            tracker = self._trackers[target.key] = SeriesTracker(
-                forget_after_s=self._forget_after_s, max_series=self._max_series
+    def _converter_for(self, target: ScrapeTarget) -> TargetConverter:
+        converter = self._converters.get(target.key)
+        if converter is None:
+            converter = self._converters[target.key] = TargetConverter(
+                SeriesTracker(forget_after_s=self._forget_after_s, max_series=self._max_series)
             )
-        return tracker
+        return converter
 
     def forget(self, live: Iterable[ScrapeTarget]) -> None:
         """Drop state of targets no longer configured or discovered."""
         keep = {t.key for t in live}
-        for key in [k for k in self._trackers if k not in keep]:
-            del self._trackers[key]
+        for key in [k for k in self._converters if k not in keep]:
+            del self._converters[key]
 
     async def aclose(self) -> None:
         for client in self._clients.values():
@@ -149,29 +149,52 @@ class Scraper:
     async def scrape(self, client: httpx.AsyncClient | None, target: ScrapeTarget) -> ScrapeResult:
         scrape_ns = self._clock()
         started = time.perf_counter()
-        tracker = self._tracker_for(target)
+        converter = self._converter_for(target)
+        tracker = converter.tracker
         warnings: list[str] = []
         samples = 0
         error: str | None = None
         try:
             source = self.source_for(target)
-            exposition = await source.collect(client or self._client_for(target), target, self.limits)
-            samples = exposition.sample_count
-            report = ConversionReport(exposition.dropped, list(exposition.warnings))
-            metrics = to_metrics(
-                exposition,
-                scrape_time_ns=scrape_ns,
-                tracker=tracker,
-                type_overrides=source.type_overrides,
-                report=report,
-            )
-            warnings.extend(report.warnings)
-            missing = source.missing_families(exposition)
-            if missing:
-                warnings.append(
-                    f"expected {source.name} families missing: {', '.join(missing[:10])}"
-                    f"{' ...' if len(missing) > 10 else ''} (wrong port, wrong source, or a version change?)"
+            http = client or self._client_for(target)
+
+            def missing(exposition: Exposition) -> list[str]:
+                absent = source.missing_families(exposition)
+                if not absent:
+                    return []
+                more = " ..." if len(absent) > 10 else ""
+                return [
+                    f"expected {source.name} families missing: {', '.join(absent[:10])}{more} "
+                    "(wrong port, wrong source, or a version change?)"
+                ]
+
+            if source.reads_exposition:
+                body = await source.fetch(http, target, self.limits)
+                converted = converter.convert(
+                    body.content,
+                    body.content_type,
+                    scrape_ns,
+                    limits=self.limits,
+                    normalize=lambda exposition: source.normalize(exposition, target),
+                    type_overrides=source.type_overrides,
+                    steady=source.layout_cache,
+                    missing=missing,
                 )
+                metrics, samples = converted.metrics, converted.samples
+                warnings.extend(converted.warnings)
+            else:
+                exposition = await source.collect(http, target, self.limits)
+                samples = exposition.sample_count
+                report = ConversionReport(exposition.dropped, list(exposition.warnings))
+                metrics = to_metrics(
+                    exposition,
+                    scrape_time_ns=scrape_ns,
+                    tracker=tracker,
+                    type_overrides=source.type_overrides,
+                    report=report,
+                )
+                warnings.extend(report.warnings)
+                warnings.extend(missing(exposition))
         except ScrapeError as exc:
             error = str(exc)
         except OmniError as exc:
@@ -181,8 +204,9 @@ class Scraper:
             error = f"internal error while scraping: {type(exc).__name__}: {exc}"
         duration = time.perf_counter() - started
         if error is not None:
+            converter.forget_layout()
             metrics = staleness_metrics(tracker.mark_all_stale(scrape_ns), scrape_ns)
-            _log.warning("scrape failed: %s", error)
+            _log.warning("scrape of %s failed: %s", target.url, error)
         for warning in warnings:
             _log.warning("%s: %s", target.url, warning)
         metrics.append(_gauge("up", 0.0 if error else 1.0, scrape_ns, description="The scraping was successful"))

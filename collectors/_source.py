@@ -14,7 +14,7 @@ from typing import ClassVar, Mapping
 
 import httpx
 
-from ._http import fetch
+from ._http import HttpBody, fetch
 from ._target import ParseLimits, ScrapeTarget
 from .exposition import Exposition, parse_exposition
 
@@ -34,20 +34,30 @@ class Source(ABC):
     description: ClassVar[str] = "any Prometheus or OpenMetrics text endpoint"
     expected_families: ClassVar[Mapping[str, str]] = {}
     type_overrides: ClassVar[Mapping[str, str]] = {}
+    #: The converted result depends only on the body text (and the target's options): a scrape
+    #: whose layout equals the previous one may then be converted from its values alone. Off for
+    #: sources whose normalisation looks at values or at other targets.
+    layout_cache: ClassVar[bool] = True
+
+    @property
+    def reads_exposition(self) -> bool:
+        """True unless the source overrides :meth:`collect` (API sources build families themselves)."""
+        return type(self).collect is Source.collect
 
     async def collect(
         self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits
     ) -> Exposition:
         """Read the target once. Raises a :class:`~omni_telemetry.errors.ScrapeError` branch."""
-        body = await fetch(client, target, params=self.query_params(target), limits=limits)
-        try:
-            exposition = parse_exposition(body.content, body.content_type, limits=limits)
-        except Exception as exc:
-            if hasattr(exc, "target") and not getattr(exc, "target"):
-                exc.target = target.url  # type: ignore[attr-defined]
-                exc.args = (f"{target.url}: {exc.args[0]}",) if exc.args else exc.args
-            raise
-        return self.normalize(exposition, target)
+        body = await self.fetch(client, target, limits)
+        return self.parse(body, target, limits)
+
+    async def fetch(self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits) -> HttpBody:
+        """GET the target's exposition text."""
+        return await fetch(client, target, params=self.query_params(target), limits=limits)
+
+    def parse(self, body: HttpBody, target: ScrapeTarget, limits: ParseLimits) -> Exposition:
+        """Parse and normalise a fetched body."""
+        return self.normalize(parse_exposition(body.content, body.content_type, limits=limits), target)
 
     def query_params(self, target: ScrapeTarget) -> dict[str, str] | None:
         """Query parameters for the scrape request (Envoy's ``usedonly``, ``filter``)."""

@@ -48,7 +48,7 @@ from omni_telemetry.datamodel import (
 from ._gcpause import gc_paused
 from ._model import Exemplar, Exposition, MetricFamily, Sample
 
-__all__ = ["ConversionReport", "SeriesTracker", "to_metrics", "staleness_metrics"]
+__all__ = ["ConversionReport", "ConversionTrace", "SeriesTracker", "to_metrics", "staleness_metrics"]
 
 _log = logging.getLogger(__name__)
 
@@ -81,6 +81,28 @@ class ConversionReport:
         self.dropped += count
         if len(self.warnings) < 50:
             self.warnings.append(reason)
+
+
+@dataclass
+class ConversionTrace:
+    """Which body lines fed each output point, so a later scrape with the same layout can be
+    converted from its values alone (see :mod:`collectors.exposition._steady`).
+
+    ``series[i]`` belongs to ``metrics[i]`` and lists, per point: ``(line, state)`` for number
+    points, ``(bucket_lines, count_line, sum_line, state, bounds, unused_lines)`` for histograms
+    and summaries (buckets and quantiles in output order; lines 1-based, 0 when absent;
+    ``unused_lines`` are values the point does not need, such as the ``+Inf`` bucket). ``cacheable`` turns
+    false when any input could make the next conversion differ beyond its values
+    (timestamps, exemplars, ``_created``, samples not read from text).
+    """
+
+    metrics: list[Metric] = field(default_factory=list)
+    series: list[list[tuple[object, ...]]] = field(default_factory=list)
+    cacheable: bool = True
+
+    def add(self, metric: Metric, series: list[tuple[object, ...]]) -> None:
+        self.metrics.append(metric)
+        self.series.append(series)
 
 
 class SeriesTracker:
@@ -200,6 +222,11 @@ class _AttributeCache:
 
 
 _NO_EXEMPLARS: tuple[OtelExemplar, ...] = ()
+
+
+def _whole(value: float) -> int:
+    """A count as an integer; NaN and infinities (which a broken exporter can expose) become 0."""
+    return int(value) if math.isfinite(value) else 0
 _new = object.__new__
 
 
@@ -255,10 +282,14 @@ def to_metrics(
     type_overrides: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
     report: ConversionReport | None = None,
+    trace: ConversionTrace | None = None,
 ) -> list[Metric]:
-    """Convert one scrape. Also emits staleness points for series the previous scrape had."""
+    """Convert one scrape. Also emits staleness points for series the previous scrape had.
+
+    With ``trace``, also records which lines fed each point (see :class:`ConversionTrace`).
+    """
     with gc_paused():
-        return _to_metrics(exposition, scrape_time_ns, tracker, type_overrides or {}, units or {}, report)
+        return _to_metrics(exposition, scrape_time_ns, tracker, type_overrides or {}, units or {}, report, trace)
 
 
 def _to_metrics(
@@ -268,6 +299,7 @@ def _to_metrics(
     overrides: Mapping[str, str],
     unit_map: Mapping[str, str],
     report: ConversionReport | None,
+    trace: ConversionTrace | None = None,
 ) -> list[Metric]:
     report = report if report is not None else ConversionReport()
     cache = _AttributeCache()
@@ -278,19 +310,21 @@ def _to_metrics(
         kind = overrides.get(family.name, family.type)
         unit = family.unit or unit_map.get(family.name, "")
         if kind == "counter":
-            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, True))
+            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, True, trace))
         elif kind in ("info", "stateset"):
-            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, False))
+            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, False, trace))
         elif kind == "histogram":
-            metric = _histogram(family, unit, scrape_time_ns, tracker, report, bucket_cache)
+            metric = _histogram(family, unit, scrape_time_ns, tracker, report, bucket_cache, trace)
             if metric is not None:
                 metrics.append(metric)
         elif kind == "summary":
-            metric = _summary(family, unit, scrape_time_ns, tracker, report, quantile_cache)
+            metric = _summary(family, unit, scrape_time_ns, tracker, report, quantile_cache, trace)
             if metric is not None:
                 metrics.append(metric)
         else:
-            metrics.extend(_gauge(family, unit, scrape_time_ns, tracker, cache))
+            metrics.extend(_gauge(family, unit, scrape_time_ns, tracker, cache, trace))
+    if trace is not None and report.dropped:
+        trace.cacheable = False
     metrics.extend(staleness_metrics(tracker._finish(scrape_time_ns), scrape_time_ns))
     return metrics
 
@@ -307,7 +341,12 @@ def _by_name(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
 
 
 def _gauge(
-    family: MetricFamily, unit: str, now: int, tracker: SeriesTracker, cache: _AttributeCache
+    family: MetricFamily,
+    unit: str,
+    now: int,
+    tracker: SeriesTracker,
+    cache: _AttributeCache,
+    trace: ConversionTrace | None = None,
 ) -> list[Metric]:
     out = []
     by_id = cache.by_id
@@ -329,14 +368,33 @@ def _gauge(
             current_add(key)
             state = series.get(key)
             if state is None:
-                series[key] = _SeriesState(0, 0.0, now, _GAUGE, description, unit, attrs)
+                state = series[key] = _SeriesState(0, 0.0, now, _GAUGE, description, unit, attrs)
             else:
                 state.last_seen_ns = now
             time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
             exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
             append(_number_point(attrs, 0, time_ns, sample.value, exemplars))
-        out.append(Metric(name, description, unit, Gauge(points)))
+        metric = Metric(name, description, unit, Gauge(points))
+        out.append(metric)
+        if trace is not None:
+            trace.add(metric, _number_trace(samples, series, name, cache, trace))
     return out
+
+
+def _number_trace(
+    samples: list[Sample],
+    series: dict[tuple[str, tuple[tuple[str, str], ...]], _SeriesState],
+    name: str,
+    cache: _AttributeCache,
+    trace: ConversionTrace,
+) -> list[tuple[object, ...]]:
+    """``(line, state)`` per point of a counter or gauge, in output order."""
+    entries: list[tuple[object, ...]] = []
+    for sample in samples:
+        if sample.line == 0 or sample.timestamp_ms is not None or sample.exemplar is not None:
+            trace.cacheable = False
+        entries.append((sample.line, series[(name, cache.get(sample.labels)[1])]))
+    return entries
 
 
 def _counter(
@@ -346,11 +404,14 @@ def _counter(
     tracker: SeriesTracker,
     cache: _AttributeCache,
     monotonic: bool,
+    trace: ConversionTrace | None = None,
 ) -> list[Metric]:
     by_name = _by_name(family.samples)
     created: dict[tuple[tuple[str, str], ...], int] = {}
     for name, samples in by_name.items():
         if name.endswith("_created") and name != family.name:
+            if trace is not None:
+                trace.cacheable = False  # start times come from the body, not from the tracker
             for sample in samples:
                 created[cache.get(sample.labels)[1]] = int(sample.value * 1e9)
     kind = _SUM_MONO if monotonic else _SUM
@@ -390,7 +451,10 @@ def _counter(
                 start = state.start_ns
             exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
             append(_number_point(attrs, start, time_ns, value, exemplars))
-        out.append(Metric(name, description, unit, Sum(points, _CUMULATIVE, monotonic)))
+        metric = Metric(name, description, unit, Sum(points, _CUMULATIVE, monotonic))
+        out.append(metric)
+        if trace is not None:
+            trace.add(metric, _number_trace(samples, series, name, cache, trace))
     return out
 
 
@@ -398,12 +462,15 @@ def _counter(
 class _Group:
     labels: Mapping[str, str]
     time_ns: int
-    buckets: list[tuple[float, float]] = field(default_factory=list)
-    quantiles: list[tuple[float, float]] = field(default_factory=list)
+    buckets: list[tuple[float, float, int]] = field(default_factory=list)  # (bound, value, line)
+    quantiles: list[tuple[float, float, int]] = field(default_factory=list)
     count: float | None = None
     sum: float = 0.0
     created_ns: int | None = None
     exemplars: list[OtelExemplar] = field(default_factory=list)
+    count_line: int = 0
+    sum_line: int = 0
+    steady: bool = True  # no timestamps or exemplars: the next scrape may reuse this group's layout
 
 
 def _grouped(
@@ -429,19 +496,24 @@ def _grouped(
         suffix = suffixes.get(sample.name)
         if suffix is None:
             suffix = suffixes[sample.name] = sample.name[len(name):] if sample.name.startswith(name) else sample.name
+        if sample.timestamp_ms is not None or sample.exemplar is not None or sample.line == 0:
+            group.steady = False
         if suffix == "_count":
             group.count = sample.value
+            group.count_line = sample.line
         elif suffix == "_sum":
             group.sum = sample.value
+            group.sum_line = sample.line
         elif suffix == "_created":
             group.created_ns = int(sample.value * 1e9)
+            group.steady = False
         elif (suffix == "_bucket" and split_label == "le") or (suffix == "" and split_label == "quantile"):
             bound = hit[3]
             if bound != bound:  # NaN: missing or not a number
                 raw = labels.get(split_label)
                 report.drop(1, f"{sample.name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
                 continue
-            (group.buckets if split_label == "le" else group.quantiles).append((bound, sample.value))
+            (group.buckets if split_label == "le" else group.quantiles).append((bound, sample.value, sample.line))
             if sample.exemplar is not None:
                 group.exemplars.extend(_exemplar(sample.exemplar, group.time_ns))
         else:
@@ -456,8 +528,10 @@ def _histogram(
     tracker: SeriesTracker,
     report: ConversionReport,
     cache: _AttributeCache,
+    trace: ConversionTrace | None = None,
 ) -> Metric | None:
     points = []
+    entries: list[tuple[object, ...]] = []
     for key, group in _grouped(family, "le", now, report, cache).items():
         if group.count is None:
             report.drop(len(group.buckets) + 1, f"{family.name}{dict(key)}: histogram without _count dropped")
@@ -465,15 +539,19 @@ def _histogram(
         group.buckets.sort()
         bounds: list[float] = []
         counts: list[int] = []
+        lines: list[int] = []
+        ignored: list[int] = []  # +Inf buckets: the count comes from _count, but the line is still a value
         previous = 0.0
-        for bound, cumulative in group.buckets:
+        for bound, cumulative, line in group.buckets:
             if math.isinf(bound) and bound > 0:
+                ignored.append(line)
                 continue
             bounds.append(bound)
-            counts.append(max(int(cumulative - previous), 0))
+            counts.append(max(_whole(cumulative - previous), 0))
+            lines.append(line)
             previous = cumulative
-        counts.append(max(int(group.count - previous), 0))
-        count = int(group.count)
+        counts.append(max(_whole(group.count - previous), 0))
+        count = _whole(group.count)
         start = tracker._observe(
             (family.name, key), group.count, group.time_ns, _HISTOGRAM, family.help, unit,
             dict(group.labels), group.created_ns,
@@ -484,9 +562,17 @@ def _histogram(
                 math.nan, math.nan, group.exemplars,
             )
         )
+        if trace is not None:
+            trace.cacheable = trace.cacheable and group.steady
+            entries.append(
+                (tuple(lines), group.count_line, group.sum_line, tracker._series[(family.name, key)], bounds, tuple(ignored))
+            )
     if not points:
         return None
-    return Metric(family.name, family.help, unit, Histogram(points, _CUMULATIVE))
+    metric = Metric(family.name, family.help, unit, Histogram(points, _CUMULATIVE))
+    if trace is not None:
+        trace.add(metric, entries)
+    return metric
 
 
 def _summary(
@@ -496,8 +582,10 @@ def _summary(
     tracker: SeriesTracker,
     report: ConversionReport,
     cache: _AttributeCache,
+    trace: ConversionTrace | None = None,
 ) -> Metric | None:
     points = []
+    entries: list[tuple[object, ...]] = []
     for key, group in _grouped(family, "quantile", now, report, cache).items():
         if group.count is None:
             report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
@@ -509,13 +597,21 @@ def _summary(
         )
         points.append(
             SummaryDataPoint(
-                dict(group.labels), start, group.time_ns, int(group.count), group.sum,
-                tuple(QuantileValue(q, v) for q, v in group.quantiles),
+                dict(group.labels), start, group.time_ns, _whole(group.count), group.sum,
+                tuple(QuantileValue(q, v) for q, v, _line in group.quantiles),
             )
         )
+        if trace is not None:
+            trace.cacheable = trace.cacheable and group.steady
+            lines = tuple(line for _q, _v, line in group.quantiles)
+            quantiles = tuple(q for q, _v, _line in group.quantiles)
+            entries.append((lines, group.count_line, group.sum_line, tracker._series[(family.name, key)], quantiles, ()))
     if not points:
         return None
-    return Metric(family.name, family.help, unit, Summary(points))
+    metric = Metric(family.name, family.help, unit, Summary(points))
+    if trace is not None:
+        trace.add(metric, entries)
+    return metric
 
 
 def staleness_metrics(stale: list[tuple[str, _SeriesState]], time_ns: int) -> list[Metric]:

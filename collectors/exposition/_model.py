@@ -27,13 +27,18 @@ class Exemplar:
 
 @dataclass(slots=True)
 class Sample:
-    """One exposed line. ``labels`` may be shared between samples: replace it, never mutate it."""
+    """One exposed line. ``labels`` may be shared between samples: replace it, never mutate it.
+
+    ``line`` is the 1-based line of the body it was read from (0 when it was not read from text):
+    it lets a target's next scrape with the same layout be converted without parsing again.
+    """
 
     name: str
     labels: dict[str, str]
     value: float
     timestamp_ms: int | None = None
     exemplar: Exemplar | None = None
+    line: int = 0
 
 
 @dataclass(slots=True)

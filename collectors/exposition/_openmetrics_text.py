@@ -98,7 +98,7 @@ def read_openmetrics_text(text: str, table: FamilyTable, label_sets: LabelSets) 
                         continue
                     seen.add(key)
                     exemplar = _exemplar(table, label_sets, ex_labels, ex_val, ex_ts, line) if ex_val else None
-                    append(sample_type(name_out, labels, float(val), seconds_to_ms(ts) if ts else None, exemplar))
+                    append(sample_type(name_out, labels, float(val), seconds_to_ms(ts) if ts else None, exemplar, line))
                 elif comment == " EOF":
                     eof = line
                 elif comment:

@@ -87,7 +87,7 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
                     table.duplicate(target, labels, line_no)
                 elif check is None or key in check or table.accepts(target, labels, line_no):
                     seen.add(key)
-                    append(sample_type(name_out, labels, value))
+                    append(sample_type(name_out, labels, value, None, None, line_no))
             except ExpositionError:
                 raise
             except Exception as exc:  # anything unforeseen still names its line

@@ -99,5 +99,5 @@ def add_sample(
     if target.check is not None and key not in target.check and not table.accepts(target, labels, line):
         return
     target.seen.add(key)
-    target.append(Sample(target.name, labels, value, timestamp_ms, exemplar))
+    target.append(Sample(target.name, labels, value, timestamp_ms, exemplar, line))
 

@@ -112,6 +112,8 @@ class KubeVirtSource(Source):
                 raise
             raise TargetHTTPError(_http_500_reason(exc, target), target=exc.target, status_code=500) from exc
 
+    layout_cache: ClassVar[bool] = False  # VM series depend on which virt-controller replica reports
+
     def normalize(self, exposition: Exposition, target: ScrapeTarget) -> Exposition:
         names = {f.name for f in exposition.families}
         if not names & _CONTROLLER_MARKERS:

@@ -47,6 +47,7 @@ class MayastorExporterSource(Source):
         "diskpool_used_size_bytes": "gauge",
     }
     type_overrides: ClassVar[Mapping[str, str]] = {name: "counter" for name in _CUMULATIVE}
+    layout_cache: ClassVar[bool] = False  # the state attribute depends on the value
 
     def normalize(self, exposition: Exposition, target: ScrapeTarget) -> Exposition:
         families: list[MetricFamily] = []

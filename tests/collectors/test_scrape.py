@@ -150,3 +150,45 @@ def test_missing_expected_families_warns_for_wrong_source():
         result = scrape(ScrapeTarget(f"{server.url}/metrics", source="mayastor"))
     assert result.up
     assert any("diskpool_status" in w and "missing" in w for w in result.warnings)
+
+
+def test_unchanged_layout_is_converted_from_values_alone_with_envoy_normalisation(data_dir):
+    from collectors.sources.envoy import EnvoySource
+
+    base = sorted((data_dir / "envoy").glob("*.prom"))[0].read_bytes()
+    later = base.replace(b" 0\n", b" 7\n")
+    assert later != base
+
+    class FullPathEnvoy(EnvoySource):
+        layout_cache = False
+
+    def two_scrapes(source):
+        bodies = iter([base, later])
+        with http_target(lambda _path: Answer(next(bodies))) as server:
+            scraper = Scraper(sources={"envoy": source}, clock=iter([10**18, 10**18 + 15 * 10**9]).__next__)
+            target = ScrapeTarget(f"{server.url}/stats/prometheus", source="envoy", job="envoy")
+
+            async def run():
+                try:
+                    return [await scraper.scrape(None, target) for _ in range(2)]
+                finally:
+                    await scraper.aclose()
+
+            return asyncio.run(run()), scraper
+
+    (first, second), scraper = two_scrapes(EnvoySource())
+    (ref_first, ref_second), _ = two_scrapes(FullPathEnvoy())
+    converter = next(iter(scraper._converters.values()))
+    assert converter._plan is not None  # the second scrape took the shortcut and kept the layout
+
+    def points(result):
+        return sorted(
+            (m.name, tuple(sorted(dict(p.attributes).items())), getattr(p, "value", None), getattr(p, "count", None),
+             p.start_time_unix_nano, p.time_unix_nano)
+            for s in result.resource_metrics.scope_metrics for m in s.metrics if m.name != "scrape_duration_seconds"
+            for p in m.data.data_points
+        )
+
+    assert points(second) == points(ref_second)
+    assert second.samples == ref_second.samples and second.warnings == ref_second.warnings
+    assert any(dict(p.attributes).get("service") for m in metric_map(second).values() for p in m.data.data_points)
