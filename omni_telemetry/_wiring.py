@@ -70,6 +70,7 @@ def build_scraper(settings: OmniSettings, **kwargs: object) -> Scraper:
         cluster=settings.cluster_name,
         limits=parse_limits(settings),
         forget_after_s=settings.series_forget_after_s,
+        max_series_per_target=settings.max_series_per_target,
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -77,7 +77,8 @@ class OmniSettings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     max_line_bytes: int = Field(default=1024 * 1024, gt=0)
     max_labels: int = Field(default=128, gt=0)
-    series_forget_after_s: float = Field(default=600.0, gt=0)
+    series_forget_after_s: float = Field(default=600.0, gt=0, description="forget a vanished series' state after this")
+    max_series_per_target: int = Field(default=1_000_000, gt=0, description="bound on remembered series per target")
     targets: list[TargetSettings] = Field(default_factory=list)
 
     # Kubernetes discovery (RBAC: collectors/discovery/RBAC.md)
