@@ -356,6 +356,7 @@ def _gauge(
     for name, samples in _by_name(family.samples).items():
         points = []
         append = points.append
+        states: list[_SeriesState] = []
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
@@ -374,27 +375,24 @@ def _gauge(
             time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
             exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
             append(_number_point(attrs, 0, time_ns, sample.value, exemplars))
+            if trace is not None:
+                states.append(state)
         metric = Metric(name, description, unit, Gauge(points))
         out.append(metric)
         if trace is not None:
-            trace.add(metric, _number_trace(samples, series, name, cache, trace))
+            trace.add(metric, _number_trace(samples, states, trace))
     return out
 
 
 def _number_trace(
-    samples: list[Sample],
-    series: dict[tuple[str, tuple[tuple[str, str], ...]], _SeriesState],
-    name: str,
-    cache: _AttributeCache,
-    trace: ConversionTrace,
+    samples: list[Sample], states: list[_SeriesState], trace: ConversionTrace
 ) -> list[tuple[object, ...]]:
     """``(line, state)`` per point of a counter or gauge, in output order."""
-    entries: list[tuple[object, ...]] = []
     for sample in samples:
         if sample.line == 0 or sample.timestamp_ms is not None or sample.exemplar is not None:
             trace.cacheable = False
-        entries.append((sample.line, series[(name, cache.get(sample.labels)[1])]))
-    return entries
+            break
+    return list(zip([sample.line for sample in samples], states))
 
 
 def _counter(
@@ -425,6 +423,7 @@ def _counter(
             continue
         points = []
         append = points.append
+        states: list[_SeriesState] = []
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
@@ -440,7 +439,7 @@ def _counter(
             state = series.get(key)
             if state is None:
                 start = created_ns if created_ns is not None else time_ns
-                series[key] = _SeriesState(start, value, time_ns, kind, description, unit, attrs)
+                state = series[key] = _SeriesState(start, value, time_ns, kind, description, unit, attrs)
             else:
                 if created_ns is not None:
                     state.start_ns = created_ns
@@ -451,10 +450,12 @@ def _counter(
                 start = state.start_ns
             exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
             append(_number_point(attrs, start, time_ns, value, exemplars))
+            if trace is not None:
+                states.append(state)
         metric = Metric(name, description, unit, Sum(points, _CUMULATIVE, monotonic))
         out.append(metric)
         if trace is not None:
-            trace.add(metric, _number_trace(samples, series, name, cache, trace))
+            trace.add(metric, _number_trace(samples, states, trace))
     return out
 
 

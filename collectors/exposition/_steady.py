@@ -1,7 +1,7 @@
 """Per-target conversion with a steady-state shortcut, the way Prometheus's scrape cache works.
 
-A target answers with the same lines every interval; only the values change. After one full
-parse and conversion, this module keeps the layout of the body (every line's text up to its
+A target answers with the same lines every interval; only the values change. Once two full
+parses in a row saw the same layout, this module keeps the layout of the body (every line's text up to its
 last space, and the metadata lines whole) and which output point each value feeds. A later
 body whose layout is identical is converted from its values alone: one regular expression
 splits every line, one tuple comparison proves the layout unchanged, and the points are
@@ -40,9 +40,15 @@ from ._parser import _decode, parse_exposition
 
 __all__ = ["ConvertedScrape", "TargetConverter"]
 
+_INF = math.inf
+
 #: One match per line (the newline is consumed, so no empty matches): the text up to and
 #: including the last space, and the last space-free token (the value of a sample line).
 _LINE = re.compile(r"(.* )?(\S*)\n")
+#: The same split, one side at a time: two passes returning flat lists of strings are cheaper
+#: than one pass returning pairs that must then be unzipped.
+_PREFIX = re.compile(r"(.* )?\S*\n")
+_TOKEN = re.compile(r"(?:.* )?(\S*)\n")
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class ConvertedScrape:
 @dataclass
 class _Plan:
     content_type: str
-    prefixes: tuple[str | None, ...]
+    prefixes: list[str]
     fixed_tokens: Callable[[tuple[str, ...]], object]  # picks the last tokens of the lines that are not values
     fixed: object  # ... and what they were
     value_lines: itemgetter  # picks the value tokens, in value-position order
@@ -81,10 +87,12 @@ class TargetConverter:
     def __init__(self, tracker: SeriesTracker | None = None) -> None:
         self.tracker = tracker if tracker is not None else SeriesTracker()
         self._plan: _Plan | None = None
+        self._last_prefixes: list[str] | None = None
 
     def forget_layout(self) -> None:
         """Drop the remembered layout (the target failed, or its source changed)."""
         self._plan = None
+        self._last_prefixes = None
 
     def convert(
         self,
@@ -110,7 +118,16 @@ class TargetConverter:
         if normalize is not None:
             exposition = normalize(exposition)
         report = ConversionReport(exposition.dropped, list(exposition.warnings))
-        trace = ConversionTrace() if steady and exposition.format == "prometheus" else None
+        # Remembering a layout costs about as much as converting; do it once the same layout has
+        # been seen twice in a row, so a target whose series churn every scrape never pays for it.
+        pairs: list[tuple[str, str]] | None = None
+        trace: ConversionTrace | None = None
+        if steady and exposition.format == "prometheus":
+            pairs = _LINE.findall(text)
+            prefixes = [prefix for prefix, _token in pairs]
+            if prefixes == self._last_prefixes:
+                trace = ConversionTrace()
+            self._last_prefixes = prefixes
         metrics = to_metrics(
             exposition, scrape_time_ns=scrape_time_ns, tracker=self.tracker,
             type_overrides=type_overrides, report=report, trace=trace,
@@ -118,16 +135,17 @@ class TargetConverter:
         warnings = list(report.warnings)
         if missing is not None:
             warnings.extend(missing(exposition))
-        if trace is not None and trace.cacheable and not report.dropped:
-            self._plan = _build_plan(text, content_type, trace, exposition.sample_count, tuple(warnings), len(self.tracker))
+        if trace is not None and pairs is not None and trace.cacheable and not report.dropped:
+            self._plan = _build_plan(
+                text, pairs, content_type, trace, exposition.sample_count, tuple(warnings), len(self.tracker)
+            )
         return ConvertedScrape(metrics, exposition.sample_count, report.dropped, tuple(warnings), exposition)
 
     def _from_plan(self, plan: _Plan, text: str, now: int) -> list[Metric] | None:
-        pairs = _LINE.findall(text)
-        if len(pairs) != len(plan.prefixes) or text.count("\n") != len(pairs):
+        if _PREFIX.findall(text) != plan.prefixes:
             return None
-        prefixes, tokens = zip(*pairs)
-        if prefixes != plan.prefixes:
+        tokens = _TOKEN.findall(text)
+        if len(tokens) != text.count("\n"):  # a line the expression could not split as one
             return None
         if plan.fixed_tokens(tokens) != plan.fixed:
             return None
@@ -152,38 +170,38 @@ class TargetConverter:
 
 
 def _build_plan(
-    text: str, content_type: str, trace: ConversionTrace, samples: int, warnings: tuple[str, ...], series: int
+    text: str,
+    pairs: list[tuple[str, str]],
+    content_type: str,
+    trace: ConversionTrace,
+    samples: int,
+    warnings: tuple[str, ...],
+    series: int,
 ) -> _Plan | None:
-    pairs = _LINE.findall(text)
     if len(pairs) != text.count("\n") or not pairs:
         return None
-    prefixes, tokens = zip(*pairs)
-    used: dict[int, int] = {}  # 0-based line -> value position
-
-    def position(line: int) -> int:
-        index = line - 1
-        slot = used.get(index)
-        if slot is None:
-            slot = used[index] = len(used)
-        return slot
-
+    prefixes = [prefix for prefix, _token in pairs]
+    tokens = tuple(token for _prefix, token in pairs)
+    # Value positions follow the order in which points use lines; lines are 1-based in the trace.
+    used: dict[int, int] = {}
     metrics: list[tuple[Metric, list[tuple[object, ...]]]] = []
     kinds: list[str] = []
     for metric, entries in zip(trace.metrics, trace.series):
         planned: list[tuple[object, ...]] = []
         if isinstance(metric.data, (Gauge, Sum)):
             for (line, state), point in zip(entries, metric.data.data_points):
-                planned.append((position(line), point.attributes, state))  # type: ignore[arg-type]
+                slot = used.setdefault(line - 1, len(used))  # type: ignore[operator]
+                planned.append((slot, point.attributes, state))
             kinds.append("gauge" if isinstance(metric.data, Gauge) else "sum")
         else:
             for (lines, count_line, sum_line, state, bounds, unused), point in zip(entries, metric.data.data_points):
                 for line in unused:  # type: ignore[attr-defined]
-                    position(line)  # still a value line: checked as a number, not used
+                    used.setdefault(line - 1, len(used))  # still a value line: checked as a number, not used
                 planned.append(
                     (
-                        tuple(position(line) for line in lines),  # type: ignore[attr-defined]
-                        position(count_line),  # type: ignore[arg-type]
-                        position(sum_line) if sum_line else -1,  # type: ignore[arg-type]
+                        tuple(used.setdefault(line - 1, len(used)) for line in lines),  # type: ignore[attr-defined]
+                        used.setdefault(count_line - 1, len(used)),  # type: ignore[operator]
+                        used.setdefault(sum_line - 1, len(used)) if sum_line else -1,  # type: ignore[operator]
                         state,
                         bounds,
                         point.attributes,
@@ -191,10 +209,10 @@ def _build_plan(
                 )
             kinds.append("histogram" if isinstance(metric.data, Histogram) else "summary")
         metrics.append((metric, planned))
-    value_lines = sorted(used, key=used.__getitem__)
-    if not value_lines:
+    if not used:
         return None
-    fixed_lines = sorted(set(range(len(tokens))) - set(value_lines))
+    value_lines = list(used)  # slots were handed out in insertion order
+    fixed_lines = sorted(set(range(len(tokens))) - used.keys())
     fixed_tokens = itemgetter(*fixed_lines) if fixed_lines else (lambda _tokens: ())
     return _Plan(
         content_type, prefixes, fixed_tokens, fixed_tokens(tokens), itemgetter(*value_lines),
@@ -232,14 +250,17 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
                 previous = 0.0
                 for pos in positions:  # type: ignore[attr-defined]
                     cumulative = values[pos]
-                    counts.append(max(_whole(cumulative - previous), 0))
+                    delta = cumulative - previous
+                    # max(_whole(delta), 0), inlined: this runs once per bucket of every scrape
+                    counts.append(int(delta) if 0.0 < delta < _INF else 0)
                     previous = cumulative
                 counts.append(max(_whole(count - previous), 0))
                 _observe(state, count, now)
+                # attributes and bounds are shared with earlier scrapes' points: sinks only read them
                 points.append(
                     FlaggedHistogramDataPoint(
-                        dict(attrs), state.start_ns, now, _whole(count),  # type: ignore[arg-type,attr-defined]
-                        values[sum_pos] if sum_pos >= 0 else 0.0, counts, list(bounds),  # type: ignore[index,operator,arg-type]
+                        attrs, state.start_ns, now, _whole(count),  # type: ignore[arg-type,attr-defined]
+                        values[sum_pos] if sum_pos >= 0 else 0.0, counts, bounds,  # type: ignore[index,operator,arg-type]
                         math.nan, math.nan, [],
                     )
                 )
