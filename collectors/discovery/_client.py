@@ -42,7 +42,7 @@ def kubernetes_api_client(access: KubernetesAccess) -> k8s_client.ApiClient:
             )
         elif access.mode == "url":
             if not access.api_url:
-                raise ConfigError("mode 'url' needs api_url, e.g. https://10.0.0.1:6443", field="discovery.api_url")
+                raise ConfigError("mode 'url' needs api_url, e.g. https://10.0.0.1:6443", field="discovery_api_url")
             configuration.host = access.api_url.rstrip("/")
             if access.token_file:
                 token_file = access.token_file
@@ -56,16 +56,16 @@ def kubernetes_api_client(access: KubernetesAccess) -> k8s_client.ApiClient:
                 configuration.ssl_ca_cert = access.ca_file
         else:
             raise ConfigError(
-                f"unknown mode {access.mode!r}; use in-cluster, kubeconfig or url", field="discovery.mode"
+                f"unknown mode {access.mode!r}; use in-cluster, kubeconfig or url", field="discovery_mode"
             )
     except ConfigException as exc:
         raise ConfigError(
             f"cannot configure the Kubernetes client ({exc}); in a pod, mount a service account token; "
             "outside, set discovery.mode: kubeconfig",
-            field="discovery.mode",
+            field="discovery_mode",
         ) from exc
     except OSError as exc:
-        raise ConfigError(f"cannot read {exc.filename!r}: {exc.strerror}", field="discovery.token_file") from exc
+        raise ConfigError(f"cannot read {exc.filename!r}: {exc.strerror}", field="discovery_api_token_file") from exc
     if access.insecure_skip_verify:
         configuration.verify_ssl = False
     return k8s_client.ApiClient(configuration)

@@ -51,30 +51,30 @@ class StorageDsn:
 
 
 def parse_dsn(dsn: str) -> StorageDsn:
-    """Check and split a DSN; anything else raises ``ConfigError(field="storage.dsn")``."""
+    """Check and split a DSN; anything else raises ``ConfigError(field="storage_dsn")``."""
     try:
         parts = urlsplit(dsn.strip())
         port = parts.port
     except (ValueError, AttributeError) as exc:
-        raise ConfigError(f"cannot parse {_redacted(dsn)!r} ({exc}); {_ACCEPTED_FORMS}", field="storage.dsn") from None
+        raise ConfigError(f"cannot parse {_redacted(dsn)!r} ({exc}); {_ACCEPTED_FORMS}", field="storage_dsn") from None
     scheme = parts.scheme.lower()
     if parts.query or parts.fragment:
         raise ConfigError(f"{_redacted(dsn)!r} has query parameters, which are not supported; {_ACCEPTED_FORMS}",
-                          field="storage.dsn")
+                          field="storage_dsn")
     if scheme == "chdb":
         if parts.netloc or not parts.path.startswith("/") or parts.path.strip("/") == "":
             raise ConfigError(
                 f"{dsn!r} does not name an absolute data directory (note the three slashes); {_ACCEPTED_FORMS}",
-                field="storage.dsn",
+                field="storage_dsn",
             )
         return StorageDsn(kind="chdb", path=os.path.realpath(unquote(parts.path)))
     if scheme in ("http", "https"):
         if not parts.hostname:
-            raise ConfigError(f"{_redacted(dsn)!r} has no host; {_ACCEPTED_FORMS}", field="storage.dsn")
+            raise ConfigError(f"{_redacted(dsn)!r} has no host; {_ACCEPTED_FORMS}", field="storage_dsn")
         database = unquote(parts.path.strip("/")) or None
         if database is not None and "/" in database:
             raise ConfigError(f"{_redacted(dsn)!r}: the path must be a single database name; {_ACCEPTED_FORMS}",
-                              field="storage.dsn")
+                              field="storage_dsn")
         return StorageDsn(
             kind="https" if scheme == "https" else "http",
             host=parts.hostname,
@@ -83,7 +83,7 @@ def parse_dsn(dsn: str) -> StorageDsn:
             password=unquote(parts.password) if parts.password else "",
             database=database,
         )
-    raise ConfigError(f"unsupported scheme in {_redacted(dsn)!r}; {_ACCEPTED_FORMS}", field="storage.dsn")
+    raise ConfigError(f"unsupported scheme in {_redacted(dsn)!r}; {_ACCEPTED_FORMS}", field="storage_dsn")
 
 
 def _redacted(dsn: str) -> str:
@@ -157,14 +157,14 @@ def _shared_chdb(path: str) -> Client:
                 raise ConfigError(
                     f"chDB hosts one data directory per process and {other_path} is already open here; "
                     f"point every component at the same chdb:// DSN (or close that client first) instead of {path}",
-                    field="storage.dsn",
+                    field="storage_dsn",
                 )
             del _shared[other_path]
         try:
             os.makedirs(path, exist_ok=True)
         except OSError as exc:
             raise StorageUnavailable(
-                f"cannot create the chDB data directory {path}: {exc.strerror or exc}; choose a writable path in storage.dsn"
+                f"cannot create the chDB data directory {path}: {exc.strerror or exc}; choose a writable path in storage_dsn (OMNI_STORAGE_DSN)"
             ) from exc
         try:
             client = clickhouse_connect.get_client(interface="chdb", path=path)
@@ -173,7 +173,7 @@ def _shared_chdb(path: str) -> Client:
                 raise ConfigError(
                     f"chDB hosts one data directory per process and another one is already open in this process; "
                     f"use the same chdb:// DSN everywhere instead of {path} ({exc})",
-                    field="storage.dsn",
+                    field="storage_dsn",
                 ) from exc
             raise StorageUnavailable(
                 f"cannot open the chDB data directory {path}: {exc}. Check that it is a writable directory "
@@ -202,7 +202,7 @@ def _http_client(parsed: StorageDsn, database: str | None, connect_timeout_s: fl
         if isinstance(failure, StorageUnavailable):
             raise StorageUnavailable(
                 f"ClickHouse at {where} is unreachable ({exc}). Check that the server is running, that "
-                f"storage.dsn names the right host and HTTP port (8123, or 8443 for https) and that no "
+                f"storage_dsn (OMNI_STORAGE_DSN) names the right host and HTTP port (8123, or 8443 for https) and that no "
                 "firewall blocks it; writes will be retried"
             ) from exc
         raise failure from exc

@@ -53,6 +53,6 @@ def storage_failure(exc: BaseException, doing: str) -> StorageError:
     if _is_unavailable(exc):
         return StorageUnavailable(
             f"ClickHouse could not be reached while {doing}: {exc}. Check that the server (or the chDB data "
-            "directory) named by storage.dsn is up and reachable; the batch can be retried."
+            "directory) named by storage_dsn (OMNI_STORAGE_DSN) is up and reachable; the batch can be retried."
         )
     return StorageError(f"ClickHouse rejected a statement while {doing}: {exc}")

@@ -53,10 +53,10 @@ class TableNames:
             if not _IDENTIFIER.match(name):
                 raise ConfigError(
                     f"table name {name!r} is not a plain identifier; use letters, digits and '_' only",
-                    field=f"storage.tables.{kind.value}",
+                    field="exp_histogram_table" if kind is MetricKind.EXPONENTIAL_HISTOGRAM else "tables",
                 )
         if len({getattr(self, kind.value) for kind in MetricKind}) != len(MetricKind):
-            raise ConfigError("every metric kind needs its own table name", field="storage.tables")
+            raise ConfigError("every metric kind needs its own table name", field="tables")
 
     def table_for(self, kind: MetricKind) -> str:
         return getattr(self, MetricKind(kind).value)
@@ -93,25 +93,25 @@ class SchemaOptions:
         if not _IDENTIFIER.match(self.database):
             raise ConfigError(
                 f"database name {self.database!r} is not a plain identifier; use letters, digits and '_' only",
-                field="storage.database",
+                field="database",
             )
         if self.generation not in ("classic", "v2"):
             raise ConfigError(
                 f"unknown table generation {self.generation!r}; use 'classic' (nanosecond timestamps, the "
                 "exporter's long-standing layout) or 'v2' (second timestamps, hour-bucketed sort key)",
-                field="storage.generation",
+                field="table_generation",
             )
         if self.ttl_days < 0:
-            raise ConfigError(f"ttl_days must be 0 (keep forever) or positive, not {self.ttl_days}", field="storage.ttl_days")
+            raise ConfigError(f"ttl_days must be 0 (keep forever) or positive, not {self.ttl_days}", field="retention_days")
         if self.deduplication_window < 0:
             raise ConfigError(
                 f"deduplication_window must be 0 (off) or positive, not {self.deduplication_window}",
-                field="storage.deduplication_window",
+                field="deduplication_window",
             )
         if self.cluster is not None and not _CLUSTER_NAME.match(self.cluster):
             raise ConfigError(
                 f"cluster name {self.cluster!r} is not valid; use the name from the server's remote_servers config",
-                field="storage.cluster",
+                field="storage_cluster",
             )
 
 

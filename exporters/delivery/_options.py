@@ -30,7 +30,7 @@ class RetryPolicy:
         if self.initial_interval_s < 0 or self.max_interval_s < self.initial_interval_s:
             raise ConfigError(
                 f"need 0 <= initial ({self.initial_interval_s}) <= max ({self.max_interval_s}) seconds",
-                field="delivery.retry",
+                field="retry_initial_s",
             )
         if self.multiplier < 1:
             raise ConfigError(f"multiplier must be >= 1, got {self.multiplier}", field="delivery.retry.multiplier")
@@ -67,9 +67,9 @@ class DeliveryOptions:
 
     def __post_init__(self) -> None:
         if self.max_memory_points < 1:
-            raise ConfigError(f"must be at least 1, got {self.max_memory_points}", field="delivery.max_memory_points")
+            raise ConfigError(f"must be at least 1, got {self.max_memory_points}", field="queue_max_samples")
         if self.max_spool_bytes < 1:
-            raise ConfigError(f"must be at least 1, got {self.max_spool_bytes}", field="delivery.max_spool_bytes")
+            raise ConfigError(f"must be at least 1, got {self.max_spool_bytes}", field="spool_max_bytes")
         if self.max_error_attempts < 1:
             raise ConfigError(f"must be at least 1, got {self.max_error_attempts}", field="delivery.max_error_attempts")
         if self.attempt_timeout_s <= 0:

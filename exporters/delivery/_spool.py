@@ -62,14 +62,14 @@ class Spool:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise ConfigError(f"cannot use spool directory {self.directory}: {exc.strerror}", field="delivery.spool_dir") from None
+            raise ConfigError(f"cannot use spool directory {self.directory}: {exc.strerror}", field="spool_dir") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise ConfigError(
                 f"spool directory {self.directory} is in use by another process; give each process its own",
-                field="delivery.spool_dir",
+                field="spool_dir",
             ) from None
         self._lock_fd = fd
         entries = []

@@ -39,9 +39,9 @@ def read_token_file(path: Path | str) -> str:
     try:
         token = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the token file {path}: {exc}", field="ingest.token_file") from None
+        raise ConfigError(f"cannot read the token file {path}: {exc}", field="ingest_token_file") from None
     if not token:
-        raise ConfigError(f"the token file {path} is empty", field="ingest.token_file")
+        raise ConfigError(f"the token file {path} is empty", field="ingest_token_file")
     return token
 
 

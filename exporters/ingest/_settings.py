@@ -35,6 +35,6 @@ class IngestSettings:
                 raise ConfigError(f"must be at least 1, got {getattr(self, name)}", field=f"ingest.{name}")
         if self.bearer_token is not None and not self.bearer_token.strip():
             raise ConfigError("the bearer token is empty; put the token in the file or drop the option",
-                              field="ingest.token_file")
+                              field="ingest_token_file")
         if self.retry_after_s < 0:
             raise ConfigError(f"must not be negative, got {self.retry_after_s}", field="ingest.retry_after_s")

@@ -61,13 +61,13 @@ class OtlpPushOptions:
 
     def __post_init__(self) -> None:
         if self.protocol not in ("http/protobuf", "http", "grpc"):
-            raise ConfigError(f"unknown protocol {self.protocol!r}; use 'http/protobuf' or 'grpc'", field="otlp.protocol")
+            raise ConfigError(f"unknown protocol {self.protocol!r}; use 'http/protobuf' or 'grpc'", field="otlp_protocol")
         if self.compression not in ("gzip", "none"):
-            raise ConfigError(f"unknown compression {self.compression!r}; use 'gzip' or 'none'", field="otlp.compression")
+            raise ConfigError(f"unknown compression {self.compression!r}; use 'gzip' or 'none'", field="otlp_compression")
         if not self.endpoint:
-            raise ConfigError("an OTLP endpoint is required, e.g. http://collector:4318", field="otlp.endpoint")
+            raise ConfigError("an OTLP endpoint is required, e.g. http://collector:4318", field="otlp_endpoint")
         if self.timeout_s <= 0:
-            raise ConfigError(f"timeout must be positive, got {self.timeout_s}", field="otlp.timeout_s")
+            raise ConfigError(f"timeout must be positive, got {self.timeout_s}", field="otlp_timeout_s")
         if bool(self.client_cert_file) != bool(self.client_key_file):
             raise ConfigError("client_cert_file and client_key_file go together (mutual TLS)", field="otlp.client_cert_file")
 
@@ -115,7 +115,7 @@ def _grpc_exporter(options: OtlpPushOptions) -> OtlpGrpcMetricExporter:
     credentials = None
     if not insecure:
         credentials = grpc.ssl_channel_credentials(
-            root_certificates=_read(options.ca_file, "otlp.ca_file"),
+            root_certificates=_read(options.ca_file, "otlp_ca_file"),
             private_key=_read(options.client_key_file, "otlp.client_key_file"),
             certificate_chain=_read(options.client_cert_file, "otlp.client_cert_file"),
         )
@@ -132,7 +132,7 @@ def _grpc_exporter(options: OtlpPushOptions) -> OtlpGrpcMetricExporter:
 def _http_endpoint(endpoint: str) -> str:
     parsed = urlparse(endpoint)
     if parsed.scheme not in ("http", "https"):
-        raise ConfigError(f"OTLP/HTTP endpoint {endpoint!r} must start with http:// or https://", field="otlp.endpoint")
+        raise ConfigError(f"OTLP/HTTP endpoint {endpoint!r} must start with http:// or https://", field="otlp_endpoint")
     if parsed.path in ("", "/"):
         return endpoint.rstrip("/") + "/v1/metrics"
     return endpoint

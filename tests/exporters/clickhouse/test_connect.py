@@ -26,7 +26,7 @@ from omni_telemetry.errors import ConfigError, StorageUnavailable
 def test_unusable_dsn_is_a_config_error_listing_the_accepted_forms(dsn):
     with pytest.raises(ConfigError) as caught:
         connect(dsn)
-    assert caught.value.field == "storage.dsn"
+    assert caught.value.field == "storage_dsn"
     assert "chdb:///absolute/data/directory" in str(caught.value)
     assert "http(s)://user:password@host:port/database" in str(caught.value)
 
@@ -53,7 +53,7 @@ def test_unreachable_server_is_storage_unavailable_with_an_actionable_message(re
         connect(f"http://writer:hunter2@127.0.0.1:{port}/otel", connect_timeout_s=2)
     message = str(caught.value)
     assert f"http://127.0.0.1:{port}" in message
-    assert "unreachable" in message and "storage.dsn" in message
+    assert "unreachable" in message and "storage_dsn" in message
     assert "hunter2" not in message
 
 
@@ -75,7 +75,7 @@ def test_a_second_chdb_path_in_one_process_is_refused_with_the_open_one_named(tm
     connect(f"chdb://{tmp_path}/a")
     with pytest.raises(ConfigError) as caught:
         connect(f"chdb://{tmp_path}/b")
-    assert caught.value.field == "storage.dsn"
+    assert caught.value.field == "storage_dsn"
     assert f"{tmp_path}/a" in str(caught.value)
 
 

@@ -254,12 +254,12 @@ def test_verify_reports_missing_tables(chdb_store, db):
 @pytest.mark.parametrize(
     ("make", "field"),
     [
-        (lambda: SchemaOptions(database="otel; DROP"), "storage.database"),
-        (lambda: SchemaOptions(generation="v3"), "storage.generation"),
-        (lambda: SchemaOptions(ttl_days=-1), "storage.ttl_days"),
-        (lambda: SchemaOptions(cluster="a b"), "storage.cluster"),
-        (lambda: TableNames(gauge="x-y"), "storage.tables.gauge"),
-        (lambda: TableNames(sum="otel_metrics_gauge"), "storage.tables"),
+        (lambda: SchemaOptions(database="otel; DROP"), "database"),
+        (lambda: SchemaOptions(generation="v3"), "table_generation"),
+        (lambda: SchemaOptions(ttl_days=-1), "retention_days"),
+        (lambda: SchemaOptions(cluster="a b"), "storage_cluster"),
+        (lambda: TableNames(gauge="x-y"), "tables"),
+        (lambda: TableNames(sum="otel_metrics_gauge"), "tables"),
     ],
 )
 def test_bad_schema_options_are_config_errors_naming_the_field(make, field):
