@@ -262,7 +262,7 @@ async def _collect(loop: Any, discovered: Any, once: bool) -> Any:
     if discovered is not None:
         await discovered.refresh()
         if not once:
-            refresher = asyncio.create_task(discovered.run(stop))
+            refresher = asyncio.create_task(discovered.run(stop, refresh_first=False))
     try:
         if once:
             return await loop.run_once()

@@ -50,13 +50,16 @@ class DiscoveredTargets:
                 self._on_change(result)
         return result
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Refresh now and then every ``interval_s`` until ``stop`` is set."""
+    async def run(self, stop: asyncio.Event, *, refresh_first: bool = True) -> None:
+        """Refresh (now, unless ``refresh_first`` is false) and then every ``interval_s`` until ``stop`` is set."""
+        first = refresh_first
         while not stop.is_set():
-            try:
-                await self.refresh()
-            except Exception:  # a bug in one refresh must not end discovery
-                _log.exception("discovery refresh failed")
+            if first:
+                try:
+                    await self.refresh()
+                except Exception:  # a bug in one refresh must not end discovery
+                    _log.exception("discovery refresh failed")
+            first = True
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
             except asyncio.TimeoutError:

@@ -136,15 +136,27 @@ def run_demo(
         finally:
             exporter.shutdown()
 
-    counts = {}
+    counts: dict[str, int] = {}
+    by_job: dict[str, dict[str, int]] = {}
     for kind in MetricKind:
         table = qualified(options, kind)
         with engine_lock(client):
-            counts[table] = int(client.command(f"SELECT count() FROM {table} WHERE Flags = 0"))
-    summary_table = Table(title="rows stored", title_justify="left")
-    summary_table.add_column("table")
-    summary_table.add_column("rows", justify="right")
-    for table, count in counts.items():
-        summary_table.add_row(table, f"{count:,}")
-    console.print(summary_table)
+            rows = client.query(
+                f"SELECT ServiceName, count() FROM {table} WHERE Flags = 0 GROUP BY ServiceName"
+            ).result_rows
+        counts[table] = sum(int(n) for _job, n in rows)
+        for job, n in rows:
+            by_job.setdefault(job, {})[kind.value] = int(n)
+    console.print(_stored_table(by_job))
     return DemoSummary(cycles, counts, pools, failed)
+
+
+def _stored_table(by_job: dict[str, dict[str, int]]) -> Table:
+    """Rows stored per source (service.name) and metric table: every source must show up."""
+    table = Table(title="rows stored (service.name x table)", title_justify="left")
+    table.add_column("service.name")
+    for kind in MetricKind:
+        table.add_column(kind.value, justify="right")
+    for job in sorted(by_job):
+        table.add_row(job, *(f"{by_job[job].get(kind.value, 0):,}" for kind in MetricKind))
+    return table

@@ -133,13 +133,20 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert "pool-on-node-2" in completed.stdout
-    assert "otel_metrics_gauge" in completed.stdout
+    assert "rows stored" in completed.stdout
+    for source in ("mayastor", "envoy", "kuma-api", "kubevirt"):  # all four platform sources reach the store
+        assert source in completed.stdout
     client = connect(f"chdb://{tmp_path / 'demo'}")
     pools = client.query(
         f"SELECT DISTINCT Attributes['name'] FROM {qualified(SchemaOptions(), MetricKind.GAUGE)} "
         "WHERE MetricName = 'diskpool_used_size_bytes' ORDER BY 1"
     ).result_rows
     assert pools == [("pool-on-node-1",), ("pool-on-node-2",), ("pool-on-node-3",)]
+    services = client.query(
+        f"SELECT DISTINCT ServiceName FROM {qualified(SchemaOptions(), MetricKind.GAUGE)} "
+        "WHERE MetricName = 'up' AND Value = 1 ORDER BY 1"
+    ).result_rows
+    assert {"mayastor", "envoy", "kuma-api", "kubevirt", "mayastor-api", "cdi-datavolumes"} <= {s for (s,) in services}
 
 
 def test_collect_with_unreachable_kubernetes_api_still_scrapes_static_targets(tmp_path, monkeypatch):
