@@ -1,9 +1,10 @@
 """Prometheus/OpenMetrics text -> :class:`Exposition` -> OpenTelemetry metrics."""
 
-from ._convert import ConversionReport, SeriesTracker, staleness_metrics, to_metrics
+from ._convert import ConversionReport, staleness_metrics, to_metrics
 from ._model import FAMILY_TYPES, Exemplar, Exposition, MetricFamily, Sample
 from ._parser import parse_exposition
 from ._steady import ConvertedScrape, TargetConverter
+from ._tracker import SeriesTracker
 
 __all__ = [
     "FAMILY_TYPES",

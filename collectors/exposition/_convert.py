@@ -1,11 +1,8 @@
 """Exposition -> OpenTelemetry metrics, following the Collector's Prometheus receiver.
 
-Why this module keeps state: Prometheus counters carry no start time, but OTLP cumulative
-sums need one, and dashboards compute rates per series between resets. The receiver's
-answer, copied here, is a first-seen time per series that restarts when the value goes
-down. The same state remembers which series the previous scrape had, so a series that
-vanishes (or a target that goes down) gets one staleness point (``NO_RECORDED_VALUE``) as
-Prometheus's staleness markers, and is otherwise never invented.
+Conversion reads and updates the target's :class:`SeriesTracker` (start times, resets,
+presence), so a series that vanishes (or a target that goes down) gets one staleness point
+(``NO_RECORDED_VALUE``) as Prometheus's staleness markers, and is otherwise never invented.
 
 Rules (see the receiver's ``metricfamily.go``/``metrics_adjuster.go``):
 
@@ -26,11 +23,10 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
     Gauge,
     Histogram,
     Metric,
@@ -46,29 +42,15 @@ from omni_telemetry.datamodel import (
     SummaryDataPoint,
 )
 from ._gcpause import gc_paused
-from ._model import Exemplar, Exposition, MetricFamily, Sample
+from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _sample_time, _whole
+from ._tracker import _GAUGE, _HISTOGRAM, _SUM, _SUM_MONO, _SUMMARY, SeriesTracker, _SeriesState
+from ._model import Exposition, MetricFamily, Sample
 
 __all__ = ["ConversionReport", "ConversionTrace", "SeriesTracker", "to_metrics", "staleness_metrics"]
 
 _log = logging.getLogger(__name__)
 
-_CUMULATIVE = AggregationTemporality.CUMULATIVE
 _DROPPED_LABELS = frozenset({"job", "instance"})
-
-# Kinds of series remembered for staleness markers.
-_GAUGE, _SUM_MONO, _SUM, _HISTOGRAM, _SUMMARY = range(5)
-
-
-@dataclass(slots=True)
-class _SeriesState:
-    start_ns: int
-    last_value: float
-    last_seen_ns: int
-    kind: int
-    description: str
-    unit: str
-    attributes: dict[str, str]
-
 
 @dataclass
 class ConversionReport:
@@ -103,79 +85,6 @@ class ConversionTrace:
     def add(self, metric: Metric, series: list[tuple[object, ...]]) -> None:
         self.metrics.append(metric)
         self.series.append(series)
-
-
-class SeriesTracker:
-    """Per-target memory of series: start times, last values and presence in the last scrape.
-
-    Bounded two ways: series unseen for ``forget_after_s`` are forgotten, and past
-    ``max_series`` the least recently seen are evicted first, so a target that churns
-    label values cannot grow the collector without limit.
-    """
-
-    def __init__(self, *, forget_after_s: float = 600.0, max_series: int = 1_000_000) -> None:
-        self.forget_after_ns = int(forget_after_s * 1e9)
-        self.max_series = max_series
-        self._series: dict[tuple[str, tuple[tuple[str, str], ...]], _SeriesState] = {}
-        self._previous: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-        self._current: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-        self._last_sweep_ns = 0
-
-    def __len__(self) -> int:
-        return len(self._series)
-
-    def _observe(
-        self,
-        key: tuple[str, tuple[tuple[str, str], ...]],
-        value: float,
-        time_ns: int,
-        kind: int,
-        description: str,
-        unit: str,
-        attributes: dict[str, str],
-        created_ns: int | None,
-    ) -> int:
-        """Record one cumulative observation and return its start time."""
-        self._current.add(key)
-        state = self._series.get(key)
-        if state is None:
-            start = created_ns if created_ns is not None else time_ns
-            self._series[key] = _SeriesState(start, value, time_ns, kind, description, unit, attributes)
-            return start
-        if created_ns is not None:
-            state.start_ns = created_ns
-        elif value < state.last_value:  # reset: the counter restarted since the last scrape
-            state.start_ns = time_ns
-        state.last_value = value
-        state.last_seen_ns = time_ns
-        return state.start_ns
-
-    def _finish(self, time_ns: int) -> list[tuple[str, _SeriesState]]:
-        """Close a scrape: the series of the previous scrape missing from this one, then sweep."""
-        vanished = self._previous - self._current
-        self._previous = self._current
-        self._current = set()
-        stale = [(key[0], self._series[key]) for key in vanished if key in self._series]
-        self._sweep(time_ns)
-        return stale
-
-    def _sweep(self, now_ns: int) -> None:
-        if len(self._series) <= self.max_series and now_ns - self._last_sweep_ns < self.forget_after_ns // 4:
-            return
-        self._last_sweep_ns = now_ns
-        horizon = now_ns - self.forget_after_ns
-        for key in [k for k, s in self._series.items() if s.last_seen_ns < horizon]:
-            del self._series[key]
-        if len(self._series) > self.max_series:
-            by_age = sorted(self._series.items(), key=lambda item: item[1].last_seen_ns)
-            for key, _ in by_age[: len(self._series) - self.max_series]:
-                del self._series[key]
-        self._previous &= self._series.keys()
-
-    def mark_all_stale(self, time_ns: int) -> list[tuple[str, _SeriesState]]:
-        """The target is down: every series of its last good scrape goes stale now."""
-        self._current = set()
-        return self._finish(time_ns)
 
 
 def _attributes(labels: Mapping[str, str], dropped: frozenset[str]) -> dict[str, str]:
@@ -219,59 +128,6 @@ class _AttributeCache:
         entry = (labels, attrs, tuple(attrs.items()), bound)
         self.by_id[id(labels)] = entry
         return entry
-
-
-_NO_EXEMPLARS: tuple[OtelExemplar, ...] = ()
-
-
-def _whole(value: float) -> int:
-    """A count as an integer; NaN and infinities (which a broken exporter can expose) become 0."""
-    return int(value) if math.isfinite(value) else 0
-_new = object.__new__
-
-
-def _number_point(
-    attributes: dict[str, str], start_ns: int, time_ns: int, value: float, exemplars: Sequence[OtelExemplar]
-) -> FlaggedNumberDataPoint:
-    """A ``FlaggedNumberDataPoint`` built without the frozen dataclass ``__init__``.
-
-    The generated ``__init__`` of a frozen dataclass sets each field through ``object.__setattr__``,
-    which is half the cost of converting a counter or gauge sample; the instance built here is
-    identical (same class, same ``__dict__``), and this runs once per sample of every scrape.
-    """
-    point = _new(FlaggedNumberDataPoint)
-    point.__dict__.update(
-        attributes=attributes,
-        start_time_unix_nano=start_ns,
-        time_unix_nano=time_ns,
-        value=value,
-        exemplars=exemplars,
-        flags=0,
-    )
-    return point
-
-
-def _exemplar(exemplar: Exemplar | None, default_ns: int) -> Sequence[OtelExemplar]:
-    if exemplar is None:
-        return _NO_EXEMPLARS
-    labels = dict(exemplar.labels)
-    trace_id = _hex_id(labels.pop("trace_id", None))
-    span_id = _hex_id(labels.pop("span_id", None))
-    time_ns = int(exemplar.timestamp * 1e9) if exemplar.timestamp is not None else default_ns
-    return [OtelExemplar(labels, exemplar.value, time_ns, span_id, trace_id)]
-
-
-def _hex_id(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(value, 16)
-    except ValueError:
-        return None
-
-
-def _sample_time(sample: Sample, scrape_time_ns: int) -> int:
-    return sample.timestamp_ms * 1_000_000 if sample.timestamp_ms is not None else scrape_time_ns
 
 
 def to_metrics(

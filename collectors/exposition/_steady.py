@@ -24,19 +24,12 @@ from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 from omni_telemetry.datamodel import FlaggedHistogramDataPoint, QuantileValue, Summary, SummaryDataPoint
 
 from .._target import ParseLimits
-from ._convert import (
-    ConversionReport,
-    ConversionTrace,
-    SeriesTracker,
-    _CUMULATIVE,
-    _NO_EXEMPLARS,
-    _number_point,
-    _whole,
-    to_metrics,
-)
+from ._convert import ConversionReport, ConversionTrace, to_metrics
 from ._gcpause import gc_paused
 from ._model import Exposition
 from ._parser import _decode, parse_exposition
+from ._points import _CUMULATIVE, _NO_EXEMPLARS, _number_point, _whole
+from ._tracker import SeriesTracker
 
 __all__ = ["ConvertedScrape", "TargetConverter"]
 

@@ -40,7 +40,7 @@ def test_schema_show_prints_ddl_for_all_five_tables():
     assert result.exit_code == 0, result.output
     for table in ("otel_metrics_gauge", "otel_metrics_sum", "otel_metrics_histogram",
                   "otel_metrics_exponential_histogram", "otel_metrics_summary"):
-        assert f"CREATE TABLE IF NOT EXISTS" in result.output and table in result.output
+        assert "CREATE TABLE IF NOT EXISTS" in result.output and table in result.output
 
 
 def test_schema_show_cluster_renders_on_cluster():
