@@ -25,7 +25,7 @@ from exporters.clickhouse import (
 from .._wiring import build_scraper, schema_options
 from ..settings import OmniSettings
 from ._replay import ReplayScenario, ReplayServer
-from ._view import latest_pools, pool_table
+from ._view import latest_pools, platform_rows, platform_table, pool_table
 from .scenarios_mayastor import mayastor_scenarios
 
 __all__ = ["DemoSummary", "demo_scenarios", "run_demo"]
@@ -114,9 +114,11 @@ def run_demo(
             failed += sum(1 for r in report.results if not r.up)
             with engine_lock(client):
                 rows = latest_pools(client, options)
+                platform = platform_rows(client, options)
             pools = max(pools, len(rows))
             view = Group(
                 pool_table(rows, f"Mayastor pools (latest stored values, cycle {cycles})"),
+                platform_table(platform),
                 _status_table(report),
             )
             if live is not None:

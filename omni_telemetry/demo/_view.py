@@ -13,7 +13,7 @@ from rich.table import Table
 
 from exporters.clickhouse import MetricKind, SchemaOptions, qualified
 
-__all__ = ["PoolRow", "latest_pools", "pool_table"]
+__all__ = ["PlatformRow", "PoolRow", "latest_pools", "platform_rows", "platform_table", "pool_table"]
 
 _POOL_METRICS = (
     "diskpool_status",
@@ -123,3 +123,75 @@ def pool_table(rows: list[PoolRow], title: str) -> Table:
 
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+@dataclass(frozen=True)
+class PlatformRow:
+    system: str
+    entity: str
+    state: str
+
+
+#: State-style gauges (one series per state, 1 on the current one): metric, entity label, system.
+_STATE_GAUGES = (
+    ("kuma_dataplane_status", "name", "Kuma dataplane"),
+    ("kubevirt_vm_info", "name", "KubeVirt VM"),
+    ("mayastor_volume_status", "pv_name", "Mayastor volume"),
+)
+
+
+def platform_rows(client: Any, options: SchemaOptions, window_s: int = 60) -> list[PlatformRow]:
+    """What on-call looks at first, read back from the store: entity states, 5xx rates, imports."""
+    gauges = qualified(options, MetricKind.GAUGE)
+    sums = qualified(options, MetricKind.SUM)
+    rows: list[PlatformRow] = []
+    for metric, key, system in _STATE_GAUGES:
+        found = client.query(
+            f"""
+            SELECT Attributes[%(key)s] AS entity, argMax(Attributes['status'], TimeUnix) AS state
+            FROM {gauges}
+            WHERE MetricName = %(metric)s AND Value = 1 AND Flags = 0
+              AND TimeUnix > now() - INTERVAL %(window)s SECOND
+            GROUP BY entity ORDER BY entity
+            """,
+            parameters={"key": key, "metric": metric, "window": window_s},
+        ).result_rows
+        rows.extend(PlatformRow(system, entity, state) for entity, state in found)
+    imports = client.query(
+        f"""
+        SELECT Attributes['name'] AS entity, argMax(Value, TimeUnix) FROM {gauges}
+        WHERE MetricName = 'cdi_datavolume_progress_ratio' AND Flags = 0
+          AND TimeUnix > now() - INTERVAL %(window)s SECOND
+        GROUP BY entity ORDER BY entity
+        """,
+        parameters={"window": window_s},
+    ).result_rows
+    rows.extend(PlatformRow("CDI import", entity, f"{ratio:.0%}") for entity, ratio in imports)
+    errors = client.query(
+        f"""
+        SELECT cluster, sum(if(dt > 0, greatest(dv, 0) / dt, 0)) AS rate FROM (
+            SELECT Attributes['envoy_cluster_name'] AS cluster,
+                   argMax(Value, TimeUnix) - argMin(Value, TimeUnix) AS dv,
+                   (toUnixTimestamp64Nano(max(TimeUnix)) - toUnixTimestamp64Nano(min(TimeUnix))) / 1e9 AS dt
+            FROM {sums}
+            WHERE MetricName = 'envoy_cluster_upstream_rq_xx' AND Attributes['envoy_response_code_class'] = '5'
+              AND Flags = 0 AND TimeUnix > now() - INTERVAL %(window)s SECOND
+            GROUP BY ServiceName, ResourceAttributes, Attributes, StartTimeUnix
+        )
+        GROUP BY cluster HAVING rate > 0 ORDER BY cluster
+        """,
+        parameters={"window": window_s},
+    ).result_rows
+    rows.extend(PlatformRow("Envoy cluster", cluster, f"{rate:.1f} 5xx/s") for cluster, rate in errors)
+    return rows
+
+
+def platform_table(rows: list[PlatformRow]) -> Table:
+    table = Table(title="platform (latest stored states, 5xx rates, imports)", title_justify="left")
+    for column in ("system", "entity", "state"):
+        table.add_column(column)
+    calm = {"online", "running", "100%"}
+    for row in rows:
+        style = "" if row.state in calm else "yellow"
+        table.add_row(row.system, row.entity, f"[{style}]{row.state}[/{style}]" if style else row.state)
+    return table
