@@ -21,7 +21,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from omni_telemetry import __version__
 from omni_telemetry.datamodel import FlaggedNumberDataPoint
-from omni_telemetry.errors import OmniError, ScrapeError
+from omni_telemetry.errors import OmniError
 
 from ._http import tls_verify_for
 from ._selfmetrics import CollectorMetrics
@@ -195,9 +195,7 @@ class Scraper:
                 )
                 warnings.extend(report.warnings)
                 warnings.extend(missing(exposition))
-        except ScrapeError as exc:
-            error = str(exc)
-        except OmniError as exc:
+        except OmniError as exc:  # ScrapeError and its branches, ConfigError from an unknown source
             error = str(exc)
         except Exception as exc:  # a bug must cost one target one scrape, not the loop
             _log.exception("unexpected error scraping %s", target.url)

@@ -113,7 +113,8 @@ class TargetConverter:
         report = ConversionReport(exposition.dropped, list(exposition.warnings))
         # Remembering a layout costs about as much as converting; do it once the same layout has
         # been seen twice in a row, so a target whose series churn every scrape never pays for it.
-        pairs: list[tuple[str, str]] | None = None
+        pairs: list[tuple[str, str]] = []
+        prefixes: list[str] = []
         trace: ConversionTrace | None = None
         if steady and exposition.format == "prometheus":
             pairs = _LINE.findall(text)
@@ -128,9 +129,9 @@ class TargetConverter:
         warnings = list(report.warnings)
         if missing is not None:
             warnings.extend(missing(exposition))
-        if trace is not None and pairs is not None and trace.cacheable and not report.dropped:
+        if trace is not None and trace.cacheable and not report.dropped:
             self._plan = _build_plan(
-                text, pairs, content_type, trace, exposition.sample_count, tuple(warnings), len(self.tracker)
+                text, pairs, prefixes, content_type, trace, exposition.sample_count, tuple(warnings), len(self.tracker)
             )
         return ConvertedScrape(metrics, exposition.sample_count, report.dropped, tuple(warnings), exposition)
 
@@ -165,6 +166,7 @@ class TargetConverter:
 def _build_plan(
     text: str,
     pairs: list[tuple[str, str]],
+    prefixes: list[str],
     content_type: str,
     trace: ConversionTrace,
     samples: int,
@@ -173,7 +175,6 @@ def _build_plan(
 ) -> _Plan | None:
     if len(pairs) != text.count("\n") or not pairs:
         return None
-    prefixes = [prefix for prefix, _token in pairs]
     tokens = tuple(token for _prefix, token in pairs)
     # Value positions follow the order in which points use lines; lines are 1-based in the trace.
     used: dict[int, int] = {}
