@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from omni_telemetry.errors import (
+from omni_core.errors import (
     ConfigError,
     ExpositionLimitExceeded,
     SourceAPIError,

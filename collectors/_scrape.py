@@ -19,9 +19,9 @@ from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, Resourc
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from omni_telemetry import __version__
-from omni_telemetry.datamodel import FlaggedNumberDataPoint
-from omni_telemetry.errors import OmniError
+from omni_core import __version__
+from omni_core.datamodel import FlaggedNumberDataPoint
+from omni_core.errors import OmniError
 
 from ._http import tls_verify_for
 from ._selfmetrics import CollectorMetrics

@@ -47,7 +47,7 @@ class Source(ABC):
     async def collect(
         self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits
     ) -> Exposition:
-        """Read the target once. Raises a :class:`~omni_telemetry.errors.ScrapeError` branch."""
+        """Read the target once. Raises a :class:`~omni_core.errors.ScrapeError` branch."""
         body = await self.fetch(client, target, limits)
         return self.parse(body, target, limits)
 

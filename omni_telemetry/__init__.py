@@ -1,5 +1,7 @@
-"""omni-telemetry: composition root (CLI, settings) and the pieces every package shares
-(the error tree in :mod:`omni_telemetry.errors`, the data model extensions in
-:mod:`omni_telemetry.datamodel`)."""
+"""omni-telemetry's composition root: the CLI, the one settings model and the wiring that
+builds every process from it. The pieces every package shares live one floor down, in
+:mod:`omni_core`."""
 
-__version__ = "0.1.0"
+from omni_core import __version__
+
+__all__ = ["__version__"]

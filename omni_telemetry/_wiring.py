@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from collectors import ParseLimits, Scraper, ScrapeTarget, get_source
 from exporters.clickhouse import SchemaOptions, TableNames
 
-from .errors import ConfigError
+from omni_core.errors import ConfigError
 from .settings import OmniSettings, TargetSettings
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import ConfigError, OmniError, StorageError
+from omni_core.errors import ConfigError, OmniError, StorageError
 from .settings import OmniSettings, TargetSettings, load_settings
 
 app = typer.Typer(

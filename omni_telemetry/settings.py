@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .errors import ConfigError
+from omni_core.errors import ConfigError
 
 __all__ = ["OmniSettings", "TargetSettings", "default_dsn", "load_settings"]
 

@@ -10,7 +10,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 __all__ = ["KubernetesAccess", "kubernetes_api_client"]
 

@@ -33,7 +33,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from omni_telemetry.datamodel import (
+from omni_core.datamodel import (
     NO_RECORDED_VALUE,
     FlaggedHistogramDataPoint,
     FlaggedNumberDataPoint,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from omni_telemetry.errors import ExpositionError
+from omni_core.errors import ExpositionError
 
 from ._labels import bound_is_usable
 from ._model import MetricFamily, Sample

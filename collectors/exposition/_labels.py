@@ -16,7 +16,7 @@ so histogram and summary samples need no per-sample check.
 
 from __future__ import annotations
 
-from omni_telemetry.errors import ExpositionError, ExpositionLimitExceeded
+from omni_core.errors import ExpositionError, ExpositionLimitExceeded
 
 from ._grammar import LABEL_PAIR, LABEL_SET, SINGLE_LABEL_PAIR, explain_label_set, unescape_label_value
 

@@ -9,7 +9,7 @@ metadata before samples, and each family's lines in one block.
 
 from __future__ import annotations
 
-from omni_telemetry.errors import ExpositionError
+from omni_core.errors import ExpositionError
 
 from ._families import FamilyTable
 from ._grammar import METRIC_NAME, OPENMETRICS_LINE, explain_sample_line, snippet, unescape_help

@@ -16,7 +16,7 @@ converted (a duplicate series, a ``_bucket`` without a numeric ``le``, a summary
 
 from __future__ import annotations
 
-from omni_telemetry.errors import ExpositionError, ExpositionLimitExceeded
+from omni_core.errors import ExpositionError, ExpositionLimitExceeded
 
 from .._target import ParseLimits
 from ._families import FamilyTable

@@ -8,7 +8,7 @@ from typing import Sequence
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import AggregationTemporality
 
-from omni_telemetry.datamodel import FlaggedNumberDataPoint
+from omni_core.datamodel import FlaggedNumberDataPoint
 
 from ._model import Exemplar, Sample
 

@@ -14,7 +14,7 @@ first ``{`` and the last ``}`` is only used once the label parser has accepted i
 
 from __future__ import annotations
 
-from omni_telemetry.errors import ExpositionError
+from omni_core.errors import ExpositionError
 
 from ._families import FamilyTable
 from ._grammar import METRIC_NAME, PROMETHEUS_LINE, explain_sample_line, snippet, unescape_help

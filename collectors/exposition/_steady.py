@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 
-from omni_telemetry.datamodel import FlaggedHistogramDataPoint, QuantileValue, Summary, SummaryDataPoint
+from omni_core.datamodel import FlaggedHistogramDataPoint, QuantileValue, Summary, SummaryDataPoint
 
 from .._target import ParseLimits
 from ._convert import ConversionReport, ConversionTrace, to_metrics
@@ -99,7 +99,7 @@ class TargetConverter:
         steady: bool = True,
         missing: Callable[[Exposition], list[str]] | None = None,
     ) -> ConvertedScrape:
-        """Raises :class:`~omni_telemetry.errors.ExpositionError` for invalid input, like ``parse_exposition``."""
+        """Raises :class:`~omni_core.errors.ExpositionError` for invalid input, like ``parse_exposition``."""
         text = _decode(body, limits)  # the same bounds and decoding as the full parser
         plan = self._plan if steady else None
         if plan is not None and plan.content_type == content_type:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 from .._source import Source
 from .cdi import CdiSource

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from omni_telemetry.errors import SourceAPIError, TargetHTTPError
+from omni_core.errors import SourceAPIError, TargetHTTPError
 
 from .._http import fetch_json
 from .._source import Source

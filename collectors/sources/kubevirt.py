@@ -28,7 +28,7 @@ from typing import ClassVar, Mapping
 
 import httpx
 
-from omni_telemetry.errors import TargetHTTPError
+from omni_core.errors import TargetHTTPError
 
 from .._source import Source
 from .._target import ParseLimits, ScrapeTarget

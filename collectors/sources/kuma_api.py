@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
-from omni_telemetry.errors import ScrapeError, SourceAPIError, TargetHTTPError, TargetUnreachable
+from omni_core.errors import ScrapeError, SourceAPIError, TargetHTTPError, TargetUnreachable
 
 from .._http import fetch_json
 from .._source import Source

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from omni_telemetry.errors import ScrapeError, SourceAPIError, TargetUnreachable
+from omni_core.errors import ScrapeError, SourceAPIError, TargetUnreachable
 
 from .._http import fetch_json
 from .._source import Source

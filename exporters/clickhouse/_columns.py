@@ -26,7 +26,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from omni_telemetry.datamodel import NO_RECORDED_VALUE, Summary, point_flags
+from omni_core.datamodel import NO_RECORDED_VALUE, Summary, point_flags
 
 from ._attributes import sorted_text_map
 from ._options import Generation, MetricKind

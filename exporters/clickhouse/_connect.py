@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from omni_telemetry.errors import ConfigError, StorageUnavailable
+from omni_core.errors import ConfigError, StorageUnavailable
 
 from ._failures import storage_failure
 

@@ -13,7 +13,7 @@ import threading
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
-from omni_telemetry.errors import StorageError, StorageUnavailable
+from omni_core.errors import StorageError, StorageUnavailable
 
 from ._writer import ClickHouseWriter
 

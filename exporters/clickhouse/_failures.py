@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from clickhouse_connect.driver.exceptions import OperationalError, ProgrammingError
 
-from omni_telemetry.errors import StorageError, StorageUnavailable
+from omni_core.errors import StorageError, StorageUnavailable
 
 __all__ = ["storage_failure"]
 

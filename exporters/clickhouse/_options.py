@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 __all__ = ["Generation", "MetricKind", "SchemaOptions", "TableNames", "qualified"]
 

@@ -7,7 +7,7 @@ that fixes it instead.
 
 from __future__ import annotations
 
-from omni_telemetry.errors import SchemaError, StorageUnavailable
+from omni_core.errors import SchemaError, StorageUnavailable
 
 from ._failures import storage_failure
 from ._options import Generation, MetricKind, SchemaOptions, qualified

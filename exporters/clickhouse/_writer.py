@@ -16,7 +16,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.insert import InsertContext
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from omni_telemetry.errors import StorageError
+from omni_core.errors import StorageError
 
 from ._attributes import SortedMapCache
 from ._columns import to_columns

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 __all__ = ["DeliveryOptions", "RetryPolicy"]
 

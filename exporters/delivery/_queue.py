@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
-from omni_telemetry.errors import StorageError, StorageUnavailable
+from omni_core.errors import StorageError, StorageUnavailable
 
 from .._selfmetrics import ExporterMetrics
 from ..otlp import count_data_points

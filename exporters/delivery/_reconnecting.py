@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from omni_telemetry.errors import StorageUnavailable
+from omni_core.errors import StorageUnavailable
 
 from ._queue import TokenWriter
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 from ..otlp import decode_request, encode_metrics_data
 

@@ -13,7 +13,7 @@ from typing import AsyncIterator, Literal
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-from omni_telemetry.errors import MalformedPayload, PayloadTooLarge, UnsupportedContentType
+from omni_core.errors import MalformedPayload, PayloadTooLarge, UnsupportedContentType
 
 from ..otlp import parse_json_request
 

@@ -26,7 +26,7 @@ from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
-from omni_telemetry.errors import IngestBusy, IngestError, IngestOverloaded, Unauthorized
+from omni_core.errors import IngestBusy, IngestError, IngestOverloaded, Unauthorized
 
 from .._selfmetrics import ExporterMetrics, metrics_asgi_app
 from ..otlp import DecodedRequest, decode_request_report

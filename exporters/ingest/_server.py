@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 from .._selfmetrics import ExporterMetrics
 from ..clickhouse import ClickHouseWriter, SchemaOptions, apply_schema, connect, parse_dsn

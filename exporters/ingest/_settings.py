@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 __all__ = ["IngestSettings"]
 

@@ -3,7 +3,7 @@
 The inverse of :mod:`._encode`, so that data from any OTLP client reaches the ClickHouse
 writer in the same shape as the collectors' own data: number and histogram points are
 always the ``Flagged*`` subclasses (as the collectors produce them), summaries are
-:class:`~omni_telemetry.datamodel.Summary`, an absent histogram ``min``/``max`` is NaN.
+:class:`~omni_core.datamodel.Summary`, an absent histogram ``min``/``max`` is NaN.
 
 Points that cannot be stored faithfully are not guessed at but rejected and counted, so the
 receiver can answer with an OTLP partial success: a metric without a name or without data,
@@ -37,7 +37,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from omni_telemetry.datamodel import (
+from omni_core.datamodel import (
     FlaggedHistogramDataPoint,
     FlaggedNumberDataPoint,
     QuantileValue,

@@ -1,6 +1,6 @@
 """SDK ``MetricsData`` (with the project's extensions) -> OTLP ``ExportMetricsServiceRequest``.
 
-Why not the SDK's own encoder: it knows neither :class:`~omni_telemetry.datamodel.Summary`
+Why not the SDK's own encoder: it knows neither :class:`~omni_core.datamodel.Summary`
 nor data point flags, and Prometheus data has both (summaries, and staleness markers carried
 as ``NO_RECORDED_VALUE``). Dropping either would make a pushed or spooled batch differ from
 what the collectors produced. Timestamps, schema URLs and exemplars are copied verbatim.
@@ -30,7 +30,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from omni_telemetry.datamodel import Summary, point_flags
+from omni_core.datamodel import Summary, point_flags
 
 __all__ = ["count_data_points", "encode_metrics_data"]
 

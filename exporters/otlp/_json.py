@@ -18,7 +18,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from omni_telemetry.errors import MalformedPayload
+from omni_core.errors import MalformedPayload
 
 from ._encode import encode_metrics_data
 

@@ -22,7 +22,7 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExp
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 from ._encode import encode_metrics_data
 

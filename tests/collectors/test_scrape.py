@@ -8,7 +8,7 @@ import gzip
 from opentelemetry.sdk.metrics.export import Gauge, Sum
 
 from collectors import ScrapeTarget, Scraper
-from omni_telemetry.datamodel import NO_RECORDED_VALUE, point_flags
+from omni_core.datamodel import NO_RECORDED_VALUE, point_flags
 from http_targets import Answer, closed_port, http_target
 
 GOOD = b"""# HELP http_requests_total Requests.

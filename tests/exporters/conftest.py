@@ -32,7 +32,7 @@ from prometheus_client import CollectorRegistry
 
 from exporters._selfmetrics import ExporterMetrics
 from exporters.clickhouse import ClickHouseWriter, MetricKind, SchemaOptions, apply_schema, connect, qualified
-from omni_telemetry.datamodel import (
+from omni_core.datamodel import (
     NO_RECORDED_VALUE,
     FlaggedHistogramDataPoint,
     FlaggedNumberDataPoint,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 from omni_telemetry.settings import load_settings
 
 

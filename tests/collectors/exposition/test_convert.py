@@ -15,7 +15,7 @@ from collectors.exposition import (
     SeriesTracker,
     to_metrics,
 )
-from omni_telemetry.datamodel import NO_RECORDED_VALUE, Summary, point_flags
+from omni_core.datamodel import NO_RECORDED_VALUE, Summary, point_flags
 
 T0 = 1_700_000_000_000_000_000
 STEP = 15_000_000_000

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from collectors.exposition import parse_exposition
-from omni_telemetry.errors import ExpositionError
+from omni_core.errors import ExpositionError
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "exposition"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"

@@ -27,7 +27,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as prom_families
 
 from collectors.exposition import Exposition, parse_exposition
-from omni_telemetry.errors import ExpositionError
+from omni_core.errors import ExpositionError
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "exposition"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from collectors import ParseLimits
 from collectors.exposition import parse_exposition
-from omni_telemetry.errors import ExpositionError, ExpositionLimitExceeded
+from omni_core.errors import ExpositionError, ExpositionLimitExceeded
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 

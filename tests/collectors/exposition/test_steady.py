@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from collectors.exposition import SeriesTracker, TargetConverter, parse_exposition, to_metrics
-from omni_telemetry.errors import ExpositionError
+from omni_core.errors import ExpositionError
 
 T0 = 1_700_000_000_000_000_000
 STEP = 15_000_000_000

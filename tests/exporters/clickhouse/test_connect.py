@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exporters.clickhouse import SchemaOptions, apply_schema, connect, engine_lock, parse_dsn
-from omni_telemetry.errors import ConfigError, StorageUnavailable
+from omni_core.errors import ConfigError, StorageUnavailable
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from exporters.clickhouse import (
     render_schema,
     verify_schema,
 )
-from omni_telemetry.errors import ConfigError, SchemaError
+from omni_core.errors import ConfigError, SchemaError
 
 MAP = "Map(LowCardinality(String), String)"
 COMMON_CLASSIC = [

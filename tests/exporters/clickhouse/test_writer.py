@@ -35,7 +35,7 @@ from exporters.clickhouse import (
     connect,
     qualified,
 )
-from omni_telemetry.datamodel import (
+from omni_core.datamodel import (
     NO_RECORDED_VALUE,
     FlaggedHistogramDataPoint,
     FlaggedNumberDataPoint,
@@ -43,7 +43,7 @@ from omni_telemetry.datamodel import (
     Summary,
     SummaryDataPoint,
 )
-from omni_telemetry.errors import StorageError, StorageUnavailable
+from omni_core.errors import StorageError, StorageUnavailable
 
 # Low digits set on purpose: a float or microsecond round trip would lose them.
 START = 1_700_000_000_111_222_333

@@ -11,7 +11,7 @@ from opentelemetry.sdk.metrics.export import MetricExportResult
 from exporters.clickhouse import ClickHouseMetricExporter, ClickHouseWriter, SchemaOptions, connect
 from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWriter, RetryPolicy
 from exporters.otlp import OtlpPushOptions, create_push_exporter, decode_request, encode_metrics_data
-from omni_telemetry.errors import StorageUnavailable
+from omni_core.errors import StorageUnavailable
 
 FAST_RETRY = RetryPolicy(initial_interval_s=0.01, max_interval_s=0.05, multiplier=1.5, jitter=0.5)
 #: Long enough that a failing batch is reliably still waiting when the test looks.

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from exporters.delivery import DeliveryOptions, DeliveryQueue, RetryPolicy, Spool, SpoolCorrupt
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 FAST_RETRY = RetryPolicy(initial_interval_s=0.01, max_interval_s=0.05)
 
@@ -71,7 +71,7 @@ _FAILING_PRODUCER = textwrap.dedent(
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
     from exporters.clickhouse import ClickHouseWriter, SchemaOptions, connect
     from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWriter, RetryPolicy
-    from omni_telemetry.datamodel import FlaggedNumberDataPoint
+    from omni_core.datamodel import FlaggedNumberDataPoint
 
     spool_dir, refused_dsn, batches, points = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     writer = ReconnectingWriter(lambda: ClickHouseWriter(connect(refused_dsn), SchemaOptions()))

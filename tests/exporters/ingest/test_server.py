@@ -16,7 +16,7 @@ from exporters.clickhouse import ClickHouseWriter, SchemaOptions, apply_schema, 
 from exporters.delivery import DeliveryOptions, DeliveryQueue, RetryPolicy
 from exporters.ingest import read_token_file
 from exporters.otlp import encode_metrics_data
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 _RECEIVER = textwrap.dedent(
     """

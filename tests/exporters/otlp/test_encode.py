@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics.export import Gauge, InMemoryMetricReader, Metric
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from omni_telemetry.datamodel import FlaggedNumberDataPoint, QuantileValue, Summary, SummaryDataPoint
+from omni_core.datamodel import FlaggedNumberDataPoint, QuantileValue, Summary, SummaryDataPoint
 
 from exporters.otlp import count_data_points, decode_request, encode_metrics_data
 

@@ -6,7 +6,7 @@ import pytest
 
 from exporters.otlp import decode_request, metrics_data_to_json, parse_json_request
 from exporters.otlp._json import json_depth
-from omni_telemetry.errors import MalformedPayload
+from omni_core.errors import MalformedPayload
 
 
 def _points(document: dict, name: str) -> list[dict]:

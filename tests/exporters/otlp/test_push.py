@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
 from exporters.otlp import OtlpGrpcMetricExporter, OtlpHttpMetricExporter, OtlpPushOptions, create_push_exporter, decode_request
-from omni_telemetry.errors import ConfigError
+from omni_core.errors import ConfigError
 
 
 class _Received:
