@@ -32,6 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
+from omni_core.admission import Admission, OfferResult
 from omni_core.errors import StorageError, StorageUnavailable
 
 from .._selfmetrics import ExporterMetrics
@@ -152,26 +153,29 @@ class DeliveryQueue(MetricExporter):
             self._cond.notify_all()
         return MetricExportResult.SUCCESS
 
-    def offer(self, metrics_data: MetricsData) -> bool:
-        """Enqueue only if that evicts nothing; ``False`` means "full, ask the client to retry".
+    def offer(self, metrics_data: MetricsData, *, durable: bool = False, timeout_s: float = 10.0) -> OfferResult:
+        """Enqueue only if that evicts nothing; a refusal tells the client to retry.
 
         Receivers use this instead of :meth:`export`: a client that can retry should be told
-        to, rather than have older data dropped to make room.
+        to, rather than have older data dropped to make room. ``durable`` is not honoured
+        yet beyond ``QUEUED``.
         """
         points = count_data_points(metrics_data)
         if points == 0:
-            return True
+            return OfferResult(Admission.QUEUED)
         with self._cond:
             if self._closed:
-                return False
+                return OfferResult(Admission.CLOSED, self.retry_after_s, "the queue is shutting down")
             memory_room = self._memory_points + points <= self._options.max_memory_points
             if not memory_room and (self._spool is None or not self._spool_has_room_for_overflow(points)):
-                return False
+                if self._sink_available:
+                    return OfferResult(Admission.BUSY, self.retry_after_s, "the receive buffer is full")
+                return OfferResult(Admission.UNAVAILABLE, self.retry_after_s, "storage is unavailable and the buffer is full")
             self._append(metrics_data, points)
             self._enforce_memory_bound()
             self._publish_depth()
             self._cond.notify_all()
-        return True
+        return OfferResult(Admission.QUEUED)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Wait until everything queued (memory and spool) reached the sink; ``False`` on timeout.

@@ -26,6 +26,7 @@ from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
+from omni_core.admission import Admission, AdmittingSink
 from omni_core.errors import IngestBusy, IngestError, IngestOverloaded, Unauthorized
 
 from .._selfmetrics import ExporterMetrics, metrics_asgi_app
@@ -142,14 +143,14 @@ def _decode(body: bytes, encoding: str, fmt: PayloadFormat, settings: IngestSett
 async def _deliver(sink: IngestSink, decoded: DecodedRequest, settings: IngestSettings) -> None:
     if decoded.accepted_data_points == 0:
         return
-    offer = getattr(sink, "offer", None)
-    if callable(offer):
-        if await run_in_threadpool(offer, decoded.metrics_data):
+    if isinstance(sink, AdmittingSink):
+        answer = await run_in_threadpool(sink.offer, decoded.metrics_data)
+        if answer.accepted:
             return
-        retry_after = getattr(sink, "retry_after_s", settings.retry_after_s)
-        if getattr(sink, "sink_available", True):
-            raise IngestBusy("the receive buffer is full; retry later", retry_after=retry_after)
-        raise IngestOverloaded("storage is unavailable and the buffer is full; retry later", retry_after=retry_after)
+        retry_after = answer.retry_after_s if answer.retry_after_s is not None else settings.retry_after_s
+        if answer.admission is Admission.BUSY:
+            raise IngestBusy(f"{answer.detail}; retry later", retry_after=retry_after)
+        raise IngestOverloaded(f"{answer.detail}; retry later", retry_after=retry_after)
     result = await run_in_threadpool(sink.export, decoded.metrics_data)
     if result is not MetricExportResult.SUCCESS:
         raise IngestOverloaded("storage did not accept the batch; retry later", retry_after=settings.retry_after_s)

@@ -11,6 +11,7 @@ from opentelemetry.sdk.metrics.export import MetricExportResult
 from exporters.clickhouse import ClickHouseMetricExporter, ClickHouseWriter, SchemaOptions, connect
 from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWriter, RetryPolicy
 from exporters.otlp import OtlpPushOptions, create_push_exporter, decode_request, encode_metrics_data
+from omni_core.admission import Admission
 from omni_core.errors import StorageUnavailable
 
 FAST_RETRY = RetryPolicy(initial_interval_s=0.01, max_interval_s=0.05, multiplier=1.5, jitter=0.5)
@@ -258,10 +259,11 @@ def test_offer_refuses_when_full_instead_of_dropping(chdb_store, refused_dsn, ma
     sink = _SwitchableStore(refused_dsn, chdb_store)
     queue = DeliveryQueue(sink.writer, DeliveryOptions(max_memory_points=20, retry=SLOW_RETRY), metrics=self_metrics)
     try:
-        assert queue.offer(make_gauge_batch(10, batch=0))
+        assert queue.offer(make_gauge_batch(10, batch=0)).accepted
         wait_for(lambda: _retried(registry) >= 1, what="batch 0 failing")
-        assert queue.offer(make_gauge_batch(10, batch=1))
-        assert not queue.offer(make_gauge_batch(10, batch=2))
+        assert queue.offer(make_gauge_batch(10, batch=1)).admission is Admission.QUEUED
+        refused = queue.offer(make_gauge_batch(10, batch=2))
+        assert refused.admission is Admission.UNAVAILABLE and refused.retry_after_s is not None
         assert _dropped(registry, "queue_full") == 0
         sink.restore()
         assert queue.force_flush(20_000)
