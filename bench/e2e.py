@@ -1,0 +1,235 @@
+"""End-to-end cost per stored sample: ``omni-telemetry collect`` against Prometheus, side by side.
+
+Why whole processes: what a user pays is scrape + parse + convert + insert + what the store
+does afterwards (ClickHouse merges), not the parser alone. Both scrape the same static
+Envoy-like target (bench/parse.py's generator, 50,000 samples by default) at the same
+interval for the same duration; every minute the bench reads each process's CPU time
+(``/proc/PID/stat``, all threads) and how many samples it has stored so far:
+
+- ours: ``omni_samples_scraped_total`` from the collector's own ``/metrics``
+  (``metrics_port``), counted once the batch is written (``omni_exporter_samples_written_total``
+  is printed beside it, and the smaller of the two is used);
+- Prometheus: ``prometheus_tsdb_head_samples_appended_total`` from its ``/metrics``.
+
+It prints CPU microseconds per stored sample for each minute and each process, their ratio,
+peak RSS (``VmHWM``) and bytes on disk per stored sample. Without a ``prometheus`` binary on
+PATH (Debian: ``apt-get install prometheus``) it measures ours alone and says so.
+
+    .venv/bin/python bench/e2e.py [--minutes 5] [--interval 2] [--samples 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from parse import envoy_like  # noqa: E402  (the same generator as the parse bench)
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_static(body: bytes) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime, all threads
+
+
+def peak_rss_mib(pid: int) -> float:
+    match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def metric_sum(url: str, name: str) -> float:
+    """Sum of every series of ``name`` on a Prometheus text endpoint; 0 when not there yet."""
+    try:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except OSError:
+        return 0.0
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and (line[len(name)] in " {"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+@dataclass
+class Runner:
+    name: str
+    process: subprocess.Popen[bytes]
+    metrics_url: str
+    stored_metric: tuple[str, ...]
+    data_dir: Path
+    minutes: list[tuple[float, float]] = field(default_factory=list)  # (cpu s, stored samples) per minute
+    peak_rss: float = 0.0
+
+    def stored(self) -> float:
+        return min(metric_sum(self.metrics_url, name) for name in self.stored_metric)
+
+
+def start_ours(target: str, interval: float, workdir: Path) -> Runner:
+    port = free_port()
+    config = workdir / "omni.yaml"
+    data = workdir / "omni-data"
+    config.write_text(
+        f"storage_dsn: chdb://{data}\n"
+        f"scrape_interval_s: {interval}\n"
+        f"scrape_timeout_s: {interval}\n"
+        f"metrics_port: {port}\n"
+        "targets:\n"
+        f"  - url: {target}\n"
+        "    source: prometheus\n"
+        "    job: bench\n"
+    )
+    binary = shutil.which("omni-telemetry", path=str(ROOT / ".venv" / "bin")) or "omni-telemetry"
+    process = subprocess.Popen(
+        [binary, "collect", "--config", str(config), "--log-level", "warning"],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=open(workdir / "omni.log", "wb"),
+    )
+    return Runner(
+        "omni-telemetry", process, f"http://127.0.0.1:{port}/metrics",
+        ("omni_samples_scraped_total", "omni_exporter_samples_written_total"), data,
+    )
+
+
+def start_prometheus(target: str, interval: float, workdir: Path) -> Runner | None:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return None
+    port = free_port()
+    config = workdir / "prometheus.yml"
+    data = workdir / "prometheus-data"
+    host = target.split("//", 1)[1].split("/", 1)[0]
+    config.write_text(
+        "global:\n"
+        f"  scrape_interval: {round(interval * 1000)}ms\n"
+        f"  scrape_timeout: {round(interval * 1000)}ms\n"
+        "scrape_configs:\n"
+        "  - job_name: bench\n"
+        f"    static_configs: [{{targets: ['{host}']}}]\n"
+    )
+    process = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
+         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+        cwd=workdir, stdout=subprocess.DEVNULL, stderr=open(workdir / "prometheus.log", "wb"),
+    )
+    return Runner(
+        "prometheus", process, f"http://127.0.0.1:{port}/metrics",
+        ("prometheus_tsdb_head_samples_appended_total",), data,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--interval", type=float, default=2.0, help="scrape interval, seconds")
+    parser.add_argument("--samples", type=int, default=50_000)
+    parser.add_argument("--step", type=float, default=60.0, help="seconds between readings (one row each)")
+    args = parser.parse_args()
+
+    body = envoy_like(args.samples).encode()
+    samples = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    server = serve_static(body)
+    target = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+    workdir = Path(tempfile.mkdtemp(prefix="omni-e2e-"))
+    print(f"static target: {samples} samples, {len(body) / 1e6:.1f} MB, every {args.interval:g} s, "
+          f"{args.minutes:g} min; work dir {workdir}")
+
+    runners = [start_ours(target, args.interval, workdir)]
+    prometheus = start_prometheus(target, args.interval, workdir)
+    if prometheus is None:
+        print("prometheus is not installed (apt-get install prometheus): measuring omni-telemetry alone")
+    else:
+        runners.append(prometheus)
+
+    try:
+        last = {r.name: (cpu_seconds(r.process.pid), 0.0) for r in runners}
+        for _ in range(max(1, round(args.minutes * 60 / args.step))):
+            time.sleep(args.step)
+            for runner in runners:
+                if runner.process.poll() is not None:
+                    sys.exit(f"{runner.name} exited early with {runner.process.returncode}; see {workdir}")
+                cpu, stored = cpu_seconds(runner.process.pid), runner.stored()
+                last_cpu, last_stored = last[runner.name]
+                runner.minutes.append((cpu - last_cpu, stored - last_stored))
+                runner.peak_rss = peak_rss_mib(runner.process.pid)
+                last[runner.name] = (cpu, stored)
+    finally:
+        for runner in runners:
+            runner.process.send_signal(signal.SIGTERM)
+        for runner in runners:
+            try:
+                runner.process.wait(60)
+            except subprocess.TimeoutExpired:
+                runner.process.kill()
+        server.shutdown()
+
+    per_sample: dict[str, list[float]] = {}
+    for runner in runners:
+        per_sample[runner.name] = [cpu * 1e6 / stored if stored else float("inf") for cpu, stored in runner.minutes]
+    print()
+    print(f"{'step':>6} " + " ".join(f"{r.name + ' us/sample':>26}" for r in runners)
+          + ("   ratio" if len(runners) == 2 else ""))
+    for i in range(len(runners[0].minutes)):
+        row = f"{i + 1:>6} " + " ".join(f"{per_sample[r.name][i]:>26.2f}" for r in runners)
+        if len(runners) == 2:
+            row += f"   {per_sample[runners[0].name][i] / per_sample[runners[1].name][i]:5.1f}x"
+        print(row)
+    print()
+    for runner in runners:
+        cpu = sum(c for c, _ in runner.minutes)
+        stored = sum(s for _, s in runner.minutes)
+        on_disk = disk_bytes(runner.data_dir)
+        print(f"{runner.name:>15}: {cpu * 1e6 / max(stored, 1):7.2f} CPU-us per stored sample overall, "
+              f"{stored:,.0f} samples stored, peak RSS {runner.peak_rss:,.0f} MiB, "
+              f"{on_disk / max(stored, 1):.2f} bytes on disk per sample")
+    if len(runners) == 2:
+        ours, theirs = (sum(c for c, _ in r.minutes) / max(sum(s for _, s in r.minutes), 1) for r in runners)
+        first, fifth = per_sample[runners[0].name][0], per_sample[runners[0].name][-1]
+        print(f"ratio omni-telemetry / prometheus: {ours / theirs:.1f}x (target <= 3x); "
+              f"last step / first step (ours): {fifth / first:.2f} (target <= 1)")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
