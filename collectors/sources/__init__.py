@@ -5,6 +5,7 @@ from __future__ import annotations
 from omni_core.errors import ConfigError
 
 from .._source import Source
+from .argocd import ArgoCdSource
 from .cdi import CdiSource
 from .cdi_datavolumes import CdiDataVolumeSource
 from .contour import ContourSource
@@ -38,6 +39,7 @@ SOURCES: dict[str, type[Source]] = {
         KubeVirtSource,
         CdiSource,
         CdiDataVolumeSource,
+        ArgoCdSource,
     )
 }
 
