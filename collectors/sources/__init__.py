@@ -8,6 +8,7 @@ from .._source import Source
 from .argocd import ArgoCdSource
 from .cdi import CdiSource
 from .cdi_datavolumes import CdiDataVolumeSource
+from .clickhouse import ClickHouseSource
 from .contour import ContourSource
 from .envoy import EnvoySource
 from .kubevirt import KubeVirtSource
@@ -40,6 +41,7 @@ SOURCES: dict[str, type[Source]] = {
         CdiSource,
         CdiDataVolumeSource,
         ArgoCdSource,
+        ClickHouseSource,
     )
 }
 
