@@ -32,6 +32,7 @@ __all__ = [
     "logs_column_ddl",
     "logs_expected_columns",
     "logs_insert_columns",
+    "logs_schema_problems",
     "qualified_logs",
     "render_logs_schema",
 ]
@@ -157,3 +158,31 @@ def render_logs_schema(
     if options.cluster:
         statements.append(_create_distributed_table(options, table))
     return statements
+
+
+def logs_schema_problems(client, options: SchemaOptions, table: str = LOGS_TABLE) -> list[str]:
+    """What is wrong with an existing logs table, each with the statement that fixes it
+    (the logs half of ``verify_schema``). Extra columns (``EventName`` from a newer
+    Collector) are fine: inserts name their columns."""
+    from omni_core.errors import StorageUnavailable
+
+    from ._failures import storage_failure
+
+    name = qualified_logs(options, table)
+    try:
+        rows = client.query(f"DESCRIBE TABLE {name}").result_rows
+    except Exception as exc:
+        failure = storage_failure(exc, f"describing {name}")
+        if isinstance(failure, StorageUnavailable):
+            raise failure from exc
+        return [f"{name}: table cannot be described ({failure}); create it with apply_schema()"]
+    actual = {row[0]: row[1] for row in rows}
+    ddl = logs_column_ddl()
+    problems = []
+    for column, type_ in logs_expected_columns():
+        if column not in actual:
+            problems.append(f"{name}: column {column} is missing; fix: ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {ddl[column]}")
+        elif actual[column] != type_:
+            problems.append(f"{name}: column {column} is {actual[column]}, expected {type_}; fix: "
+                            f"ALTER TABLE {name} MODIFY COLUMN {ddl[column]}")
+    return problems

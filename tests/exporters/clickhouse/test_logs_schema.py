@@ -11,9 +11,8 @@ import uuid
 
 import pytest
 
-from exporters.clickhouse import SchemaOptions, apply_schema, connect, render_schema
-from omni_core.errors import ConfigError
-from exporters.clickhouse import render_logs_schema
+from exporters.clickhouse import SchemaOptions, apply_schema, connect, render_logs_schema, render_schema, verify_schema
+from omni_core.errors import ConfigError, SchemaError
 
 
 @pytest.fixture
@@ -100,3 +99,16 @@ def test_ttl_follows_retention_in_whole_days_on_timestamptime():
 def test_a_logs_table_name_that_is_not_an_identifier_is_refused():
     with pytest.raises(ConfigError, match="logs table name"):
         render_logs_schema(SchemaOptions(), "otel_logs; DROP TABLE x")
+
+
+def test_verify_names_a_missing_logs_column_with_the_statement_that_fixes_it(client):
+    options = SchemaOptions(database="v")
+    apply_schema(client, options)
+    verify_schema(client, options)  # as created: nothing to report
+    client.command("ALTER TABLE v.otel_logs DROP COLUMN ScopeVersion")
+    with pytest.raises(SchemaError) as caught:
+        verify_schema(client, options)
+    assert ("v.otel_logs: column ScopeVersion is missing; fix: ALTER TABLE v.otel_logs ADD COLUMN IF NOT EXISTS "
+            "ScopeVersion LowCardinality(String) CODEC(ZSTD(1))") in str(caught.value)
+    client.command("ALTER TABLE v.otel_logs ADD COLUMN IF NOT EXISTS ScopeVersion LowCardinality(String) CODEC(ZSTD(1))")
+    verify_schema(client, options)
