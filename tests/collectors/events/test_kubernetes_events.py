@@ -226,3 +226,17 @@ def test_the_events_land_in_otel_logs_through_the_log_writer(data_dir, tmp_path)
         ("virtualmachine-controller", "web-01", "FailedCreate", "2"),
         ("kubelet", "virt-launcher-web-01-9qv4d", "BackOff", "4"),
     ]
+
+
+def test_run_watches_on_a_thread_and_hands_each_record_to_the_sink(data_dir):
+    state = recorded(data_dir)
+    batches = []
+    with api_server(state) as url:
+        source = source_for(url)
+        threads = source.run(batches.append, state.done)
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads)
+    assert [len(b) for b in batches] == [1] * 7
+    assert [b[0].log_record.attributes["k8s.event.reason"] for b in batches] == [
+        "FailedCreate", "Scheduled", "Degraded", "OperationCompleted", "FailedCreate", "BackOff", "OperationCompleted"]
