@@ -137,6 +137,16 @@ DEFAULT_RULES: tuple[DiscoveryRule, ...] = (
         services=("cdi-prometheus-metrics",),
         port=8080,
     ),
+    # Every application-controller replica behind the metrics Service: a sharded controller
+    # reports only the applications of its own clusters. ``argocd-metrics`` is the name in
+    # Argo CD's manifests, ``argocd-application-controller-metrics`` the argo-cd Helm chart's.
+    DiscoveryRule(
+        source="argocd",
+        role="endpoints",
+        namespaces=("argocd",),
+        services=("argocd-metrics", "argocd-application-controller-metrics"),
+        port=8082,
+    ),
 )
 
 

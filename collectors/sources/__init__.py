@@ -5,8 +5,10 @@ from __future__ import annotations
 from omni_core.errors import ConfigError
 
 from .._source import Source
+from .argocd import ArgoCdSource
 from .cdi import CdiSource
 from .cdi_datavolumes import CdiDataVolumeSource
+from .clickhouse import ClickHouseSource
 from .contour import ContourSource
 from .envoy import EnvoySource
 from .kubevirt import KubeVirtSource
@@ -38,6 +40,8 @@ SOURCES: dict[str, type[Source]] = {
         KubeVirtSource,
         CdiSource,
         CdiDataVolumeSource,
+        ArgoCdSource,
+        ClickHouseSource,
     )
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from omni_core.errors import SchemaError, StorageUnavailable
 
 from ._failures import storage_failure
+from ._logs_schema import logs_schema_problems
 from ._options import Generation, MetricKind, SchemaOptions, qualified
 from ._schema import OPTIONAL_TABLE_SETTING, column_ddl, expected_columns, render_schema
 
@@ -63,6 +64,7 @@ def verify_schema(client, options: SchemaOptions) -> None:
                     f"{table}: column {name} is {actual[name]}, expected {type_}; fix: "
                     + (hint or f"ALTER TABLE {table} MODIFY COLUMN {layout[name]}")
                 )
+    problems.extend(logs_schema_problems(client, options))
     if problems:
         raise SchemaError("the metric tables do not match the expected layout:\n  " + "\n  ".join(problems))
 

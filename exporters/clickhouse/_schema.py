@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from ._logs_schema import render_logs_schema
 from ._options import Generation, MetricKind, SchemaOptions
 
 __all__ = ["OPTIONAL_TABLE_SETTING", "column_ddl", "expected_columns", "render_schema"]
@@ -215,4 +216,6 @@ def render_schema(options: SchemaOptions, *, server_settings: Collection[str] | 
         statements.append(_create_storage_table(options, kind, server_settings))
         if options.cluster:
             statements.append(_create_distributed_table(options, kind))
+    # The exporter's logs table beside the metric tables (see _logs_schema).
+    statements.extend(render_logs_schema(options, server_settings=server_settings))
     return statements

@@ -44,7 +44,7 @@ def test_certificate_verification_stays_on_unless_asked_off():
 
 
 def test_an_unknown_source_name_is_refused_with_the_known_ones():
-    with pytest.raises(ValueError, match="no discovery rule for kuma.*known: cdi, contour"):
+    with pytest.raises(ValueError, match="no discovery rule for kuma.*known: argocd, cdi, contour"):
         default_rules(["kuma"])
 
 

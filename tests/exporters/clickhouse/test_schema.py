@@ -180,14 +180,15 @@ def test_table_names_are_configurable(chdb_store, db):
         "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": db}
     ).result_columns[0])
     assert tables == {"otel_metrics_gauge", "otel_metrics_sum", "otel_metrics_histogram",
-                      "otel_metrics_exp_histogram", "otel_metrics_summary"}
+                      "otel_metrics_exp_histogram", "otel_metrics_summary", "otel_logs"}
 
 
-def test_render_is_one_database_and_five_tables_all_if_not_exists():
+def test_render_is_one_database_five_metric_tables_and_the_logs_table_all_if_not_exists():
     statements = render_schema(SchemaOptions())
-    assert len(statements) == 6
+    assert len(statements) == 7
     assert statements[0] == "CREATE DATABASE IF NOT EXISTS `otel`"
-    assert all(s.startswith("CREATE TABLE IF NOT EXISTS `otel`.`otel_metrics_") for s in statements[1:])
+    assert all(s.startswith("CREATE TABLE IF NOT EXISTS `otel`.`otel_metrics_") for s in statements[1:6])
+    assert statements[6].startswith("CREATE TABLE IF NOT EXISTS `otel`.`otel_logs`")
     assert all("ON CLUSTER" not in s and "Distributed" not in s for s in statements)
 
 
@@ -196,7 +197,7 @@ def test_cluster_mode_renders_replicated_local_tables_behind_distributed_public_
     assert statements[0] == "CREATE DATABASE IF NOT EXISTS `otel` ON CLUSTER `metrics`"
     assert all("ON CLUSTER `metrics`" in s for s in statements)
     tables = statements[1:]
-    assert len(tables) == 10
+    assert len(tables) == 12  # five metric tables and otel_logs, each local + distributed
     for kind in MetricKind:
         public = SchemaOptions().tables.table_for(kind)
         local = next(s for s in tables if f"`otel`.`{public}_local` ON CLUSTER" in s.splitlines()[0])
