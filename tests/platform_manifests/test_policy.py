@@ -105,6 +105,7 @@ def test_the_kuma_component_meshes_the_deployments_but_not_the_schema_job() -> N
     assert {d["spec"]["template"]["metadata"]["labels"]["kuma.io/sidecar-injection"] for d in of_kind(meshed, "Deployment")} == {"enabled"}
     assert one(meshed, "Job")["spec"]["template"]["metadata"]["labels"]["kuma.io/sidecar-injection"] == "disabled"
     assert one(meshed, "NetworkPolicy", "kuma-dataplane")
+    assert findings(meshed) == []
 
 
 # ---- every check can fail ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from manifest_rendering import CUSTOM_KINDS, KUBECTL, OPERATOR_KINDS, OVERLAYS, Doc, kustomizations, one, render
+from manifest_rendering import CUSTOM_KINDS, KUBECTL, OPERATOR_KINDS, OVERLAYS, Doc, kustomizations, one, render, render_with_components
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed; `make install` adds it")
 
@@ -90,6 +90,12 @@ def test_every_custom_kind_we_render_is_covered() -> None:
     rendered = {d["kind"] for k in (*OVERLAYS, "argocd") for d in render(k)}
     assert CUSTOM_KINDS <= rendered
     assert set(SCHEMA_FILES) == CUSTOM_KINDS
+
+
+def test_the_meshed_variant_validates_too() -> None:
+    for doc in render_with_components("overlays/replicated", "components/kuma-mesh"):
+        errors = crd_errors(doc) if doc["kind"] in CUSTOM_KINDS else core_errors(doc)
+        assert errors == [], f"{doc['kind']}/{doc['metadata']['name']}"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
