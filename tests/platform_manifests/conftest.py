@@ -1,0 +1,10 @@
+"""Puts this directory on sys.path so the test modules share manifest_rendering/manifest_policy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
