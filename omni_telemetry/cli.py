@@ -19,6 +19,7 @@ from typing import Annotated, Any, Callable, Optional, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from omni_core.errors import ConfigError, OmniError, StorageError
@@ -43,18 +44,23 @@ console = Console() if sys.stdout.isatty() else Console(width=170)
 err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=170)
 
 ConfigOption = Annotated[
-    Optional[Path], typer.Option("--config", "-c", help="YAML settings file (keys as in OMNI_* env names, lower case)")
+    Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="YAML settings file (keys as in OMNI_* env names, lower case)")
 ]
 DsnOption = Annotated[
     Optional[str],
-    typer.Option("--dsn", help="storage DSN: chdb:///path or http(s)://user:pass@host:port/db [env OMNI_STORAGE_DSN]"),
+    typer.Option("--dsn", metavar="DSN", help="storage DSN: chdb:///path or http(s)://user:pass@host:port/db [env OMNI_STORAGE_DSN]"),
 ]
-LogOption = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
+LogOption = Annotated[str, typer.Option("--log-level", metavar="LEVEL", help="debug, info, warning or error")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Libraries whose routine lines (one per HTTP request) would drown the collector's own log.
-_CHATTY_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "clickhouse_connect": logging.ERROR}
+_CHATTY_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "clickhouse_connect": logging.ERROR,  # "Unexpected Http Driver Exception" before our own message
+    "urllib3": logging.ERROR,  # its retry line before our own message about an unreachable server
+}
 
 
 def _reports_errors(command: F) -> F:
@@ -65,13 +71,13 @@ def _reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except ConfigError as exc:
-            err_console.print(f"[red]configuration error[/red]: {exc.describe()}", highlight=False, markup=True)
+            err_console.print(f"[red]configuration error[/red]: {escape(exc.describe())}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_CONFIG) from None
         except StorageError as exc:
-            err_console.print(f"[red]storage error[/red]: {exc.describe()}", highlight=False)
+            err_console.print(f"[red]storage error[/red]: {escape(exc.describe())}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_NOT_STORED) from None
         except OmniError as exc:
-            err_console.print(f"[red]error[/red]: {exc.describe()}", highlight=False)
+            err_console.print(f"[red]error[/red]: {escape(exc.describe())}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
 
     return wrapper  # type: ignore[return-value]
@@ -139,17 +145,17 @@ def schema_show(
 @app.command()
 @_reports_errors
 def scrape(
-    url: Annotated[str, typer.Argument(help="target URL, e.g. http://10.0.0.5:9502/metrics")],
-    source: Annotated[str, typer.Option("--source", "-s", help="source name (see `omni-telemetry sources`)")] = "prometheus",
+    url: Annotated[str, typer.Argument(metavar="URL", help="target URL, e.g. http://10.0.0.5:9502/metrics")],
+    source: Annotated[str, typer.Option("--source", "-s", metavar="NAME", help="source name (see `omni-telemetry sources`)")] = "prometheus",
     json_output: Annotated[bool, typer.Option("--json", help="print the OTLP JSON of the resulting MetricsData")] = False,
     bearer_token_file: Annotated[
-        Optional[str], typer.Option("--bearer-token-file", help="file holding a bearer token to send (Authorization header)")
+        Optional[str], typer.Option("--bearer-token-file", metavar="FILE", help="file holding a bearer token to send (Authorization header)")
     ] = None,
-    ca_file: Annotated[Optional[str], typer.Option("--ca-file", help="CA bundle (PEM) that verifies an https target")] = None,
+    ca_file: Annotated[Optional[str], typer.Option("--ca-file", metavar="FILE", help="CA bundle (PEM) that verifies an https target")] = None,
     insecure_skip_verify: Annotated[
         bool, typer.Option("--insecure-skip-verify", help="do not verify the target's TLS certificate")
     ] = False,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="seconds for the whole scrape [default: 10]")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", metavar="SECONDS", help="seconds for the whole scrape [default: 10]")] = None,
     config: ConfigOption = None,
     log_level: LogOption = "warning",
 ) -> None:
@@ -215,8 +221,8 @@ def _print_scrape(result: Any) -> None:
 @_reports_errors
 def collect(
     config: ConfigOption = None,
-    target: Annotated[list[str], typer.Option("--target", "-t", help="ad-hoc target URL (repeatable)")] = [],
-    source: Annotated[list[str], typer.Option("--source", "-s", help="source of the --target at the same position")] = [],
+    target: Annotated[list[str], typer.Option("--target", "-t", metavar="URL", help="ad-hoc target URL (repeatable)")] = [],
+    source: Annotated[list[str], typer.Option("--source", "-s", metavar="NAME", help="source of the --target at the same position")] = [],
     once: Annotated[
         bool,
         typer.Option(
@@ -226,9 +232,9 @@ def collect(
         ),
     ] = False,
     dsn: DsnOption = None,
-    interval: Annotated[Optional[float], typer.Option("--interval", help="seconds between scrapes [default: 15]")] = None,
+    interval: Annotated[Optional[float], typer.Option("--interval", metavar="SECONDS", help="seconds between scrapes [default: 15]")] = None,
     timeout: Annotated[
-        Optional[float], typer.Option("--timeout", help="seconds per scrape [default: 10, or the interval when shorter]")
+        Optional[float], typer.Option("--timeout", metavar="SECONDS", help="seconds per scrape [default: 10, or the interval when shorter]")
     ] = None,
     log_level: LogOption = "info",
 ) -> None:
