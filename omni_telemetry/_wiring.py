@@ -29,14 +29,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CollectProcess",
+    "DemoProcess",
     "IngestProcess",
     "Store",
     "build_collect",
+    "build_demo",
     "build_discovery",
     "build_exporter",
     "build_ingest",
     "build_scraper",
     "check_store_writable",
+    "open_demo_store",
     "open_store",
     "parse_limits",
     "schema_options",
@@ -298,3 +301,32 @@ class IngestProcess:
 def build_ingest(settings: OmniSettings, *, log_level: str = "info") -> IngestProcess:
     check_store_writable(settings)
     return IngestProcess(settings, log_level)
+
+
+@dataclass(frozen=True)
+class DemoProcess:
+    """The demo's pipeline: the loop writing straight to the store, so each cycle's view reads
+    what that cycle stored (no queue in between; a demo has no outage to ride out)."""
+
+    loop: CollectionLoop
+    exporter: Any
+
+
+def open_demo_store(settings: OmniSettings) -> Store:
+    check_store_writable(settings)
+    return open_store(settings)
+
+
+def build_demo(
+    settings: OmniSettings,
+    store: Store,
+    targets: Sequence[ScrapeTarget],
+    *,
+    interval_s: float,
+    on_cycle: Callable[[CycleReport], None] | None = None,
+) -> DemoProcess:
+    from exporters.clickhouse import ClickHouseMetricExporter
+
+    exporter = ClickHouseMetricExporter(store.writer())
+    loop = CollectionLoop(build_scraper(settings), exporter, targets, interval_s=interval_s, on_cycle=on_cycle)
+    return DemoProcess(loop, exporter)

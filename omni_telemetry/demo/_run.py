@@ -11,10 +11,10 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from collectors import CollectionLoop, CycleReport, ScrapeTarget
-from exporters.clickhouse import ClickHouseMetricExporter, MetricKind, engine_lock, qualified
+from collectors import CycleReport, ScrapeTarget
+from exporters.clickhouse import MetricKind, engine_lock, qualified
 
-from .._wiring import build_scraper, check_store_writable, open_store
+from .._wiring import build_demo, open_demo_store
 from ..settings import OmniSettings
 from ._replay import ReplayScenario, ReplayServer
 from ._view import latest_pools, platform_rows, platform_table, pool_table
@@ -82,12 +82,9 @@ def run_demo(
     fill_s: float,
     console: Console,
 ) -> DemoSummary:
-    check_store_writable(settings)
-    store = open_store(settings)
+    store = open_demo_store(settings)
     client: Any = store.client
     options = store.options
-    exporter = ClickHouseMetricExporter(store.writer())
-    scraper = build_scraper(settings)
     cycles = 0
     failed = 0
     pools = 0
@@ -125,7 +122,8 @@ def run_demo(
                 console.print(f"cycle {cycles}: {up}/{len(report.results)} targets up, {len(rows)} pools stored",
                               highlight=False)
 
-        loop = CollectionLoop(scraper, exporter, targets, interval_s=interval_s, on_cycle=show)
+        process = build_demo(settings, store, targets, interval_s=interval_s, on_cycle=show)
+        loop, exporter = process.loop, process.exporter
         try:
             if live is not None:
                 with live:
