@@ -296,9 +296,25 @@ def _collect_once(process: Any, budget_ms: float) -> None:
             highlight=False,
         )
         raise typer.Exit(EXIT_NOT_STORED)
+    dropped = _dropped_points(process.registry)
+    if dropped:
+        err_console.print(
+            f"[red]not stored[/red]: the store refused {dropped:g} data points; see the log above", highlight=False
+        )
+        raise typer.Exit(EXIT_NOT_STORED)
     if report.results and not any(result.up for result in report.results):
         err_console.print(f"[red]every target is down[/red] ({len(report.results)} targets)", highlight=False)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _dropped_points(registry: Any) -> float:
+    """Data points the delivery queue gave up on (refused as data, evicted), from its own counter."""
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        for sample in metric.samples
+        if sample.name == "omni_exporter_samples_dropped_total"
+    )
 
 
 async def _run_once(process: Any) -> Any:

@@ -206,3 +206,17 @@ def test_make_says_what_it_is_doing_while_installing(tmp_path):
     install = [line for line in plan.splitlines() if "pip install" in line and "-e" in line]
     assert install and all("--quiet" not in line for line in install)  # pip shows what it downloads
     assert any(line.startswith("echo") and "install" in line.lower() for line in plan.splitlines())
+
+
+def test_collect_once_exits_3_when_the_store_refuses_the_data(tmp_path, monkeypatch):
+    # A gauge table someone else created with another layout: every insert is refused as data.
+    dsn = f"chdb://{tmp_path / 'store'}"
+    client = connect(dsn)
+    client.command("CREATE DATABASE IF NOT EXISTS otel")
+    client.command("CREATE TABLE otel.otel_metrics_gauge (x UInt8) ENGINE = MergeTree ORDER BY x")
+    monkeypatch.setenv("OMNI_RETRY_INITIAL_S", "0.01")
+    monkeypatch.setenv("OMNI_RETRY_MAX_S", "0.02")
+    with http_target(Answer(POOL)) as server:
+        result = runner.invoke(app, ["collect", "--once", "--dsn", dsn, "--target", f"{server.url}/m"])
+    assert result.exit_code == 3, result.output
+    assert "refused" in result.output
