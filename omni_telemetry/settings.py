@@ -87,7 +87,9 @@ class OmniSettings(BaseSettings):
     cluster_name: str = Field(default="", description="added to every resource as k8s.cluster.name")
 
     # storage (ClickHouse)
-    storage_dsn: str = Field(default_factory=default_dsn, description="chdb:///path or http(s)://user:pass@host:port/db")
+    storage_dsn: str = Field(
+        default_factory=default_dsn, repr=False, description="chdb:///path or http(s)://user:pass@host:port/db"
+    )  # repr=False: the password must not reach a log through repr(settings); see storage_display
     database: str = "otel"
     retention_days: int = Field(default=0, ge=0, description="TTL of metric rows in days; 0 keeps them forever (the Collector's default)")
     table_generation: Literal["classic", "v2"] = "classic"

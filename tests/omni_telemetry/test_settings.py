@@ -238,3 +238,10 @@ def test_redacted_dsn_hides_only_the_password():
     assert redact_dsn("https://alice:s3cr%40t@ch.example:8443/otel") == "https://alice:***@ch.example:8443/otel"
     assert redact_dsn("chdb:///var/lib/omni") == "chdb:///var/lib/omni"
     assert redact_dsn("http://ch:8123") == "http://ch:8123"
+
+
+def test_settings_show_the_dsn_without_its_password():
+    settings = load_settings(storage_dsn="http://writer:pa55@clickhouse:8123/otel")
+    assert settings.storage_display == "http://writer:***@clickhouse:8123/otel"
+    assert "pa55" not in repr(settings.storage)
+    assert "pa55" not in repr(settings)
