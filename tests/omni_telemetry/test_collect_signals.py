@@ -36,9 +36,10 @@ def refused_dsn() -> Iterator[str]:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _env(tmp_path: Path, shutdown_timeout_s: float = 20.0) -> dict[str, str]:
+    """Spool on; the shutdown budget is what a store that is down makes the process wait."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNI_")}
-    env.update(OMNI_SPOOL_DIR=str(tmp_path / "spool"), OMNI_SHUTDOWN_TIMEOUT_S="3")
+    env.update(OMNI_SPOOL_DIR=str(tmp_path / "spool"), OMNI_SHUTDOWN_TIMEOUT_S=str(shutdown_timeout_s))
     return env
 
 
@@ -55,7 +56,7 @@ def _wait_for_scrapes(server: object, count: int, process: subprocess.Popen[str]
 
 @pytest.mark.slow
 def test_sigterm_during_an_outage_spools_and_the_restart_stores_every_scraped_sample_once(tmp_path, refused_dsn):
-    env = _env(tmp_path)
+    env = _env(tmp_path, shutdown_timeout_s=2)
     store = f"chdb://{tmp_path / 'store'}"
     with http_target(Answer(EXPOSITION)) as server:
         target = ["--target", f"{server.url}/metrics", "--source", "mayastor"]
@@ -76,7 +77,7 @@ def test_sigterm_during_an_outage_spools_and_the_restart_stores_every_scraped_sa
 
         restarted = subprocess.run(
             [str(EXE), "collect", "--once", "--dsn", store, *target],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env=_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=120,
         )
         assert restarted.returncode == 0, restarted.stderr
         scrapes = len(server.requests)
