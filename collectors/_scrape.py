@@ -196,7 +196,7 @@ class Scraper:
                 warnings.extend(report.warnings)
                 warnings.extend(missing(exposition))
         except OmniError as exc:  # ScrapeError and its branches, ConfigError from an unknown source
-            error = str(exc)
+            error = exc.describe()
         except Exception as exc:  # a bug must cost one target one scrape, not the loop
             _log.exception("unexpected error scraping %s", target.url)
             error = f"internal error while scraping: {type(exc).__name__}: {exc}"

@@ -5,6 +5,10 @@ Callers catch by branch: the scrape loop catches :class:`ScrapeError` and turns 
 and retries; the ingest endpoint maps :class:`IngestError` subclasses to HTTP status codes.
 Every message is written for an operator: what failed, where, and what to do about it.
 
+Context travels as attributes (``field``, ``target``, ``line``) and ``str(exc)`` is the raw
+message, so nobody has to strip a prefix back off; :meth:`OmniError.describe` joins the two
+(``"storage_dsn: unsupported scheme ..."``) for a person reading one line.
+
     OmniError
     ├── ConfigError                  bad settings, named by field, with the fix
     ├── ScrapeError                  one target could not be read (carries the target URL)
@@ -16,7 +20,8 @@ Every message is written for an operator: what failed, where, and what to do abo
     │       └── ExpositionLimitExceeded   body, line or label-count bound exceeded
     ├── StorageError                 ClickHouse refused or failed a statement
     │   ├── StorageUnavailable       the server or embedded engine cannot be reached (retryable)
-    │   └── SchemaError              tables missing or not in the expected layout
+    │   ├── SchemaError              tables missing or not in the expected layout
+    │   └── SpoolCorrupt             a spooled batch no longer parses (set aside, counted)
     └── IngestError                  an OTLP request that cannot be accepted
         ├── Unauthorized             missing or wrong bearer token (401)
         ├── UnsupportedContentType   not protobuf or JSON (415)
@@ -41,6 +46,7 @@ __all__ = [
     "SchemaError",
     "ScrapeError",
     "SourceAPIError",
+    "SpoolCorrupt",
     "StorageError",
     "StorageUnavailable",
     "TargetHTTPError",
@@ -52,15 +58,30 @@ __all__ = [
 
 
 class OmniError(Exception):
-    """Base of every error omni-telemetry raises on purpose."""
+    """Base of every error omni-telemetry raises on purpose. ``str(exc)`` is the message alone."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def describe(self) -> str:
+        """The message with its context in front, as one line for logs and the command line."""
+        return str(self)
 
 
 class ConfigError(OmniError):
-    """Settings that cannot work. Raised at start, before anything is scraped or written."""
+    """Settings that cannot work. Raised at start, before anything is scraped or written.
+
+    ``field`` names the setting (``storage_dsn``), the place in a config file
+    (``targets[0].sorce``) or the command-line option (``--target``) to fix.
+    """
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         self.field = field
-        super().__init__(f"{field}: {message}" if field else message)
+        super().__init__(message)
+
+    def describe(self) -> str:
+        return f"{self.field}: {self}" if self.field else str(self)
 
 
 class ScrapeError(OmniError):
@@ -68,7 +89,13 @@ class ScrapeError(OmniError):
 
     def __init__(self, message: str, *, target: str = "") -> None:
         self.target = target
-        super().__init__(f"{target}: {message}" if target else message)
+        super().__init__(message)
+
+    def describe(self, *, with_target: bool = True) -> str:
+        return f"{self.target}: {self._located()}" if with_target and self.target else self._located()
+
+    def _located(self) -> str:
+        return str(self)
 
 
 class TargetUnreachable(ScrapeError):
@@ -96,8 +123,15 @@ class ExpositionError(ScrapeError):
 
     def __init__(self, message: str, *, line: int = 0, target: str = "") -> None:
         self.line = line
-        self.problem = message
-        super().__init__(f"line {line}: {message}" if line else message, target=target)
+        super().__init__(message, target=target)
+
+    @property
+    def problem(self) -> str:
+        """The message without the line (kept for callers written before ``str`` became raw)."""
+        return str(self)
+
+    def _located(self) -> str:
+        return f"line {self.line}: {self}" if self.line else str(self)
 
 
 class ExpositionLimitExceeded(ExpositionError):
@@ -114,6 +148,10 @@ class StorageUnavailable(StorageError):
 
 class SchemaError(StorageError):
     """The metric tables are missing or differ from the layout this version writes."""
+
+
+class SpoolCorrupt(StorageError):
+    """A spooled batch that no longer parses; the spool sets the file aside as ``*.corrupt``."""
 
 
 class IngestError(OmniError):

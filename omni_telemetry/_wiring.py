@@ -1,41 +1,69 @@
-"""Turns settings into the running pieces. The only place that knows every package."""
+"""The one assembly place: every process (``collect``, ``ingest``, the demo, and the health
+service next) is built here from :class:`OmniSettings`, and nowhere else.
+
+Why one place: the settings hand down typed option objects (the parsed DSN, schema, parse
+limits, delivery, ingest, OTLP push), so each default and each check exists once; this module
+only plugs those objects into the packages. It is the only module that knows every package.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from opentelemetry.sdk.metrics.export import MetricExporter
+from collectors import CollectionLoop, CycleReport, ParseLimits, Scraper, ScrapeTarget, get_source
+from exporters.clickhouse import SchemaOptions
 
-from typing import TYPE_CHECKING
-
-from collectors import ParseLimits, Scraper, ScrapeTarget, get_source
-from exporters.clickhouse import SchemaOptions, TableNames
-
-from omni_core.errors import ConfigError
+from omni_core.errors import ConfigError, StorageUnavailable
 from .settings import OmniSettings, TargetSettings
 
 if TYPE_CHECKING:
-    from exporters.delivery import DeliveryOptions
+    from clickhouse_connect.driver.client import Client
+    from prometheus_client import CollectorRegistry
 
-__all__ = ["build_discovery", "build_exporter", "build_scraper", "parse_limits", "schema_options", "scrape_targets", "target_from_settings"]
+    from exporters.clickhouse import ClickHouseWriter
+    from exporters.delivery import DeliveryOptions, DeliveryQueue
+
+__all__ = [
+    "CollectProcess",
+    "DemoProcess",
+    "IngestProcess",
+    "Store",
+    "build_collect",
+    "build_demo",
+    "build_discovery",
+    "build_exporter",
+    "build_ingest",
+    "build_scraper",
+    "check_store_writable",
+    "open_demo_store",
+    "open_store",
+    "parse_limits",
+    "schema_options",
+    "scrape_targets",
+    "target_from_settings",
+]
+
+
+# --- option objects (kept as functions for callers that take them from here) -------------
 
 
 def schema_options(settings: OmniSettings) -> SchemaOptions:
-    return SchemaOptions(
-        database=settings.database,
-        tables=TableNames(exponential_histogram=settings.exp_histogram_table),
-        ttl_days=settings.retention_days,
-        generation=settings.table_generation,
-        cluster=settings.storage_cluster,
-    )
+    return settings.schema_options()
 
 
 def parse_limits(settings: OmniSettings) -> ParseLimits:
-    return ParseLimits(
-        max_body_bytes=settings.max_body_bytes,
-        max_line_bytes=settings.max_line_bytes,
-        max_labels=settings.max_labels,
-    )
+    return settings.parse_limits()
+
+
+def delivery_options(settings: OmniSettings, name: str) -> "DeliveryOptions":
+    return settings.delivery_options(name)
+
+
+# --- targets and scraping --------------------------------------------------------------
 
 
 def target_from_settings(target: TargetSettings, settings: OmniSettings) -> ScrapeTarget:
@@ -68,64 +96,89 @@ def scrape_targets(settings: OmniSettings, extra: Sequence[TargetSettings] = ())
 def build_scraper(settings: OmniSettings, **kwargs: object) -> Scraper:
     return Scraper(
         cluster=settings.cluster_name,
-        limits=parse_limits(settings),
+        limits=settings.parse_limits(),
         forget_after_s=settings.series_forget_after_s,
         max_series_per_target=settings.max_series_per_target,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
-def delivery_options(settings: OmniSettings, name: str) -> "DeliveryOptions":
-    """Queue bounds for one sink; each process role spools into its own sub-directory."""
-    from pathlib import Path
-
-    from exporters.delivery import DeliveryOptions, RetryPolicy
-
-    return DeliveryOptions(
-        name=name,
-        max_memory_points=settings.queue_max_samples,
-        spool_dir=str(Path(settings.spool_dir) / name) if settings.spool_dir else None,
-        max_spool_bytes=settings.spool_max_bytes,
-        retry=RetryPolicy(settings.retry_initial_s, max(settings.retry_max_s, settings.retry_initial_s)),
-    )
+# --- the store ---------------------------------------------------------------------------
 
 
-def build_exporter(settings: OmniSettings, registry: object | None = None) -> MetricExporter:
+@dataclass(frozen=True)
+class Store:
+    """An open ClickHouse client with the schema applied, and the options it was applied with."""
+
+    client: "Client"
+    options: SchemaOptions
+
+    def writer(self) -> "ClickHouseWriter":
+        from exporters.clickhouse import ClickHouseWriter
+
+        return ClickHouseWriter(self.client, self.options)
+
+
+def check_store_writable(settings: OmniSettings) -> None:
+    """An embedded store whose directory cannot be created or written fails now, before scraping.
+
+    chDB would otherwise fail on the first write, after the first cycle, and the queue would
+    keep retrying a directory that can never work.
+    """
+    storage = settings.storage
+    if storage.kind != "chdb":
+        return
+    existing = Path(storage.path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise StorageUnavailable(
+            f"the chDB data directory {storage.path} cannot be written ({existing} is "
+            f"{'not a directory' if not existing.is_dir() else 'not writable'}); "
+            "point storage_dsn (OMNI_STORAGE_DSN, --dsn) at a writable directory"
+        )
+
+
+def open_store(settings: OmniSettings) -> Store:
+    """Connect to the configured store and apply the schema (idempotent)."""
+    from exporters.clickhouse import apply_schema, connect
+
+    options = settings.schema_options()
+    client = connect(settings.storage)
+    apply_schema(client, options)
+    return Store(client, options)
+
+
+def build_exporter(
+    settings: OmniSettings, registry: "CollectorRegistry | None" = None, *, first_store: Store | None = None
+) -> "DeliveryQueue":
     """The sink the scrape loop hands ``MetricsData`` to: a delivery queue (retries, spool,
-    insert deduplication) in front of the ClickHouse writer or the OTLP push."""
+    insert deduplication) in front of the ClickHouse writer or the OTLP push.
+
+    ``first_store`` is a store already opened (``collect --once`` opens it before scraping,
+    so a store that is down fails the run at once); later reconnects open a fresh one.
+    """
     from exporters._selfmetrics import ExporterMetrics
     from exporters.delivery import DeliveryQueue, ReconnectingWriter
 
     metrics = ExporterMetrics.for_registry(registry) if registry is not None else None
     if settings.export_mode == "clickhouse":
-        from exporters.clickhouse import ClickHouseWriter, apply_schema, connect, parse_dsn
+        opened = [first_store] if first_store is not None else []
 
-        parse_dsn(settings.storage_dsn)  # a malformed DSN fails now, not on the first retry
-        options = schema_options(settings)
+        def open_writer() -> "ClickHouseWriter":
+            return (opened.pop() if opened else open_store(settings)).writer()
 
-        def open_writer() -> ClickHouseWriter:
-            client = connect(settings.storage_dsn)
-            apply_schema(client, options)
-            return ClickHouseWriter(client, options)
+        return DeliveryQueue(ReconnectingWriter(open_writer), settings.delivery_options("clickhouse"), metrics=metrics)
+    from exporters.otlp import create_push_exporter
 
-        return DeliveryQueue(ReconnectingWriter(open_writer), delivery_options(settings, "clickhouse"), metrics=metrics)
-    from exporters.otlp import OtlpPushOptions, create_push_exporter
-
-    push = create_push_exporter(
-        OtlpPushOptions(
-            endpoint=settings.otlp_endpoint,
-            protocol=settings.otlp_protocol,
-            headers=dict(settings.otlp_headers),
-            compression=settings.otlp_compression,
-            timeout_s=settings.otlp_timeout_s,
-            ca_file=settings.otlp_ca_file,
-            insecure=settings.otlp_insecure,
-        )
-    )
-    return DeliveryQueue(push, delivery_options(settings, "otlp"), metrics=metrics)
+    push = create_push_exporter(settings.otlp_push_options())
+    return DeliveryQueue(push, settings.delivery_options("otlp"), metrics=metrics)
 
 
-def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper) -> object | None:
+# --- discovery ---------------------------------------------------------------------------
+
+
+def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper) -> Any | None:
     """Kubernetes discovery when enabled; static targets are always scraped too."""
     if not settings.discovery_enabled:
         return None
@@ -170,3 +223,110 @@ def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarge
         discovery, static_targets=static_targets, interval_s=settings.discovery_interval_s, on_change=forget_removed
     )
     return targets
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CollectProcess:
+    """Everything ``collect`` runs: the loop, its exporter, discovery, the process's own registry."""
+
+    loop: CollectionLoop
+    exporter: "DeliveryQueue"
+    discovered: Any | None
+    registry: "CollectorRegistry"
+    metrics_port: int | None
+    shutdown_timeout_s: float
+
+
+def build_collect(
+    settings: OmniSettings,
+    extra_targets: Sequence[TargetSettings] = (),
+    *,
+    on_cycle: Callable[[CycleReport], None] | None = None,
+    open_store_first: bool = False,
+) -> CollectProcess:
+    """The scrape loop with its exporter. Raises before anything is scraped when the
+    settings cannot work (no targets, unwritable store, and with ``open_store_first`` a
+    store that cannot be reached)."""
+    from collectors import CollectorMetrics
+    from prometheus_client import CollectorRegistry
+
+    targets = scrape_targets(settings, extra_targets)
+    if not targets and not settings.discovery_enabled:
+        raise ConfigError(
+            "no targets: add `targets:` to the config file, pass --target URL --source NAME, "
+            "or set discovery_enabled: true",
+            field="targets",
+        )
+    first_store = None
+    if settings.export_mode == "clickhouse":
+        check_store_writable(settings)
+        first_store = open_store(settings) if open_store_first else None
+    registry = CollectorRegistry()  # one per run: the process's own telemetry, nothing global
+    scraper = build_scraper(settings, metrics=CollectorMetrics(registry))
+    discovered = build_discovery(settings, targets, scraper)
+    exporter = build_exporter(settings, registry, first_store=first_store)
+    loop = CollectionLoop(
+        scraper, exporter, discovered or targets, interval_s=settings.scrape_interval_s, on_cycle=on_cycle
+    )
+    return CollectProcess(loop, exporter, discovered, registry, settings.metrics_port, settings.shutdown_timeout_s)
+
+
+@dataclass(frozen=True)
+class IngestProcess:
+    """The OTLP/HTTP receiver, ready to serve until SIGINT/SIGTERM."""
+
+    settings: OmniSettings
+    log_level: str
+
+    def run(self) -> None:
+        from exporters.ingest import run_ingest
+
+        settings = self.settings
+        run_ingest(
+            settings.ingest_host,
+            settings.ingest_port,
+            dsn=settings.storage_dsn,
+            token_file=settings.ingest_token_file,
+            settings=settings.ingest_options(),
+            schema=settings.schema_options(),
+            delivery=settings.delivery_options("ingest"),
+            shutdown_timeout_s=settings.shutdown_timeout_s,
+            log_level=self.log_level,
+        )
+
+
+def build_ingest(settings: OmniSettings, *, log_level: str = "info") -> IngestProcess:
+    check_store_writable(settings)
+    return IngestProcess(settings, log_level)
+
+
+@dataclass(frozen=True)
+class DemoProcess:
+    """The demo's pipeline: the loop writing straight to the store, so each cycle's view reads
+    what that cycle stored (no queue in between; a demo has no outage to ride out)."""
+
+    loop: CollectionLoop
+    exporter: Any
+
+
+def open_demo_store(settings: OmniSettings) -> Store:
+    check_store_writable(settings)
+    return open_store(settings)
+
+
+def build_demo(
+    settings: OmniSettings,
+    store: Store,
+    targets: Sequence[ScrapeTarget],
+    *,
+    interval_s: float,
+    on_cycle: Callable[[CycleReport], None] | None = None,
+) -> DemoProcess:
+    from exporters.clickhouse import ClickHouseMetricExporter
+
+    exporter = ClickHouseMetricExporter(store.writer())
+    loop = CollectionLoop(build_scraper(settings), exporter, targets, interval_s=interval_s, on_cycle=on_cycle)
+    return DemoProcess(loop, exporter)

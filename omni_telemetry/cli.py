@@ -1,28 +1,42 @@
-"""``omni-telemetry``: the command line. Builds settings once and wires the packages together."""
+"""``omni-telemetry``: the command line. Builds settings once; ``_wiring`` builds the processes.
+
+Exit codes (the same for every command, listed in the README):
+0 done; 1 the work failed at run time (for ``scrape`` and ``collect --once``: every target
+down); 2 the configuration cannot work (named, with the fix; nothing was scraped or
+written); 3 the store could not be used (nothing, or not everything, was stored).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from omni_core.errors import ConfigError, OmniError, StorageError
 from .settings import OmniSettings, TargetSettings, load_settings
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_NOT_STORED = 3
 
 app = typer.Typer(
     help="Scrape Mayastor, Envoy, Kuma and KubeVirt into ClickHouse in the OpenTelemetry Collector's schema.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags print as flags (`--once`, not `--once <bool>`)
 )
-schema_app = typer.Typer(help="Create or print the ClickHouse metric tables.", no_args_is_help=True)
+schema_app = typer.Typer(help="Create or print the ClickHouse metric tables.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(schema_app, name="schema")
 
 # Piped output (CI logs, `make demo | tee`) gets a width that fits the tables instead of 80 columns.
@@ -30,33 +44,41 @@ console = Console() if sys.stdout.isatty() else Console(width=170)
 err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=170)
 
 ConfigOption = Annotated[
-    Optional[Path], typer.Option("--config", "-c", help="YAML settings file (keys as in OMNI_* env names, lower case)")
+    Optional[Path], typer.Option("--config", "-c", metavar="FILE", help="YAML settings file (keys as in OMNI_* env names, lower case)")
 ]
 DsnOption = Annotated[
     Optional[str],
-    typer.Option("--dsn", help="storage DSN: chdb:///path or http(s)://user:pass@host:port/db [env OMNI_STORAGE_DSN]"),
+    typer.Option("--dsn", metavar="DSN", help="storage DSN: chdb:///path or http(s)://user:pass@host:port/db [env OMNI_STORAGE_DSN]"),
 ]
-LogOption = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error")]
+LogOption = Annotated[str, typer.Option("--log-level", metavar="LEVEL", help="debug, info, warning or error")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Libraries whose routine lines (one per HTTP request) would drown the collector's own log.
+_CHATTY_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "clickhouse_connect": logging.ERROR,  # "Unexpected Http Driver Exception" before our own message
+    "urllib3": logging.ERROR,  # its retry line before our own message about an unreachable server
+}
+
 
 def _reports_errors(command: F) -> F:
-    """Turn the error tree into exit codes and one readable line; 2 = bad config, 1 = runtime."""
+    """Turn the error tree into exit codes and one readable line (see the module docstring)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except ConfigError as exc:
-            err_console.print(f"[red]configuration error[/red]: {exc}", highlight=False)
-            raise typer.Exit(2) from None
+            err_console.print(f"[red]configuration error[/red]: {escape(exc.describe())}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_CONFIG) from None
         except StorageError as exc:
-            err_console.print(f"[red]storage error[/red]: {exc}", highlight=False)
-            raise typer.Exit(1) from None
+            err_console.print(f"[red]storage error[/red]: {escape(exc.describe())}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_NOT_STORED) from None
         except OmniError as exc:
-            err_console.print(f"[red]error[/red]: {exc}", highlight=False)
-            raise typer.Exit(1) from None
+            err_console.print(f"[red]error[/red]: {escape(exc.describe())}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -66,10 +88,21 @@ def _logging(level: str) -> None:
     if not isinstance(numeric, int):
         raise ConfigError(f"unknown log level {level!r}; use debug, info, warning or error", field="--log-level")
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for name, quiet in _CHATTY_LOGGERS.items():
+        logging.getLogger(name).setLevel(logging.NOTSET if numeric <= logging.DEBUG else max(numeric, quiet))
 
 
 def _settings(config: Path | None, **overrides: Any) -> OmniSettings:
     return load_settings(config, **overrides)
+
+
+def _target_settings(option: str, url: str, **fields: Any) -> TargetSettings:
+    """A target given on the command line; a bad URL is a config error naming the option."""
+    try:
+        return TargetSettings(url=url, **fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(first["msg"].removeprefix("Value error, "), field=option) from None
 
 
 # --- schema ---------------------------------------------------------------------------------
@@ -77,18 +110,19 @@ def _settings(config: Path | None, **overrides: Any) -> OmniSettings:
 
 @schema_app.command("apply")
 @_reports_errors
-def schema_apply(config: ConfigOption = None, dsn: DsnOption = None) -> None:
+def schema_apply(config: ConfigOption = None, dsn: DsnOption = None, log_level: LogOption = "warning") -> None:
     """Create the database and the five metric tables if they do not exist (idempotent)."""
-    from exporters.clickhouse import apply_schema, connect, verify_schema
+    from exporters.clickhouse import verify_schema
 
-    from ._wiring import schema_options
+    from ._wiring import open_store
 
+    _logging(log_level)
     settings = _settings(config, storage_dsn=dsn)
-    options = schema_options(settings)
-    client = connect(settings.storage_dsn)
-    apply_schema(client, options)
-    verify_schema(client, options)
-    console.print(f"schema ready in database [bold]{options.database}[/bold] at {settings.storage_dsn}")
+    store = open_store(settings)
+    verify_schema(store.client, store.options)
+    console.print(
+        f"schema ready in database [bold]{store.options.database}[/bold] at {settings.storage_display}", highlight=False
+    )
 
 
 @schema_app.command("show")
@@ -97,13 +131,11 @@ def schema_show(
     config: ConfigOption = None,
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="render ON CLUSTER DDL for this cluster")] = None,
 ) -> None:
-    """Print the DDL that ``schema apply`` runs."""
+    """Print the DDL that `schema apply` runs."""
     from exporters.clickhouse import render_schema
 
-    from ._wiring import schema_options
-
     settings = _settings(config, storage_cluster=cluster)
-    for statement in render_schema(schema_options(settings)):
+    for statement in render_schema(settings.schema_options()):
         typer.echo(statement.rstrip() + ";\n")
 
 
@@ -113,12 +145,17 @@ def schema_show(
 @app.command()
 @_reports_errors
 def scrape(
-    url: Annotated[str, typer.Argument(help="target URL, e.g. http://10.0.0.5:9502/metrics")],
-    source: Annotated[str, typer.Option("--source", "-s", help="source name (see `omni-telemetry sources`)")] = "prometheus",
+    url: Annotated[str, typer.Argument(metavar="URL", help="target URL, e.g. http://10.0.0.5:9502/metrics")],
+    source: Annotated[str, typer.Option("--source", "-s", metavar="NAME", help="source name (see `omni-telemetry sources`)")] = "prometheus",
     json_output: Annotated[bool, typer.Option("--json", help="print the OTLP JSON of the resulting MetricsData")] = False,
-    bearer_token_file: Annotated[Optional[str], typer.Option("--bearer-token-file")] = None,
-    ca_file: Annotated[Optional[str], typer.Option("--ca-file")] = None,
-    insecure_skip_verify: Annotated[bool, typer.Option("--insecure-skip-verify")] = False,
+    bearer_token_file: Annotated[
+        Optional[str], typer.Option("--bearer-token-file", metavar="FILE", help="file holding a bearer token to send (Authorization header)")
+    ] = None,
+    ca_file: Annotated[Optional[str], typer.Option("--ca-file", metavar="FILE", help="CA bundle (PEM) that verifies an https target")] = None,
+    insecure_skip_verify: Annotated[
+        bool, typer.Option("--insecure-skip-verify", help="do not verify the target's TLS certificate")
+    ] = False,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", metavar="SECONDS", help="seconds for the whole scrape [default: 10]")] = None,
     config: ConfigOption = None,
     log_level: LogOption = "warning",
 ) -> None:
@@ -128,15 +165,12 @@ def scrape(
     from ._wiring import build_scraper, target_from_settings
 
     _logging(log_level)
-    settings = _settings(config)
-    target_settings = TargetSettings(
-        url=url,
-        source=source,
-        bearer_token_file=bearer_token_file,
-        ca_file=ca_file,
+    target_settings = _target_settings(
+        "URL", url, source=source, bearer_token_file=bearer_token_file, ca_file=ca_file,
         insecure_skip_verify=insecure_skip_verify,
-    ) if _valid_url(url) else None
-    target = target_from_settings(target_settings, settings)  # type: ignore[arg-type]
+    )
+    settings = _settings(config, scrape_timeout_s=timeout, scrape_interval_s=timeout)
+    target = target_from_settings(target_settings, settings)
     scraper = build_scraper(settings)
 
     async def once() -> Any:
@@ -156,15 +190,7 @@ def scrape(
         err_console.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     if not result.up:
         err_console.print(f"[red]up=0[/red]: {result.error}", highlight=False)
-        raise typer.Exit(1)
-
-
-def _valid_url(url: str) -> bool:
-    try:
-        TargetSettings(url=url)
-    except Exception as exc:
-        raise ConfigError(str(exc).splitlines()[-1].strip(), field="URL") from None
-    return True
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _print_scrape(result: Any) -> None:
@@ -195,84 +221,149 @@ def _print_scrape(result: Any) -> None:
 @_reports_errors
 def collect(
     config: ConfigOption = None,
-    target: Annotated[list[str], typer.Option("--target", "-t", help="ad-hoc target URL (repeatable)")] = [],
-    source: Annotated[list[str], typer.Option("--source", "-s", help="source of the --target at the same position")] = [],
-    once: Annotated[bool, typer.Option("--once", help="scrape every target once, store, and exit")] = False,
+    target: Annotated[list[str], typer.Option("--target", "-t", metavar="URL", help="ad-hoc target URL (repeatable)")] = [],
+    source: Annotated[list[str], typer.Option("--source", "-s", metavar="NAME", help="source of the --target at the same position")] = [],
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="scrape every target once, store, and exit: 0 when stored, 1 when every target is down, "
+            "3 when it could not be stored",
+        ),
+    ] = False,
     dsn: DsnOption = None,
-    interval: Annotated[Optional[float], typer.Option("--interval", help="seconds between scrapes")] = None,
+    interval: Annotated[Optional[float], typer.Option("--interval", metavar="SECONDS", help="seconds between scrapes [default: 15]")] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option("--timeout", metavar="SECONDS", help="seconds per scrape [default: 10, or the interval when shorter]")
+    ] = None,
     log_level: LogOption = "info",
 ) -> None:
-    """Run the scrape loop, writing to the configured store (or OTLP endpoint)."""
-    from collectors import CollectionLoop, CollectorMetrics
+    """Run the scrape loop, writing to the configured store (or OTLP endpoint).
 
-    from ._wiring import build_discovery, build_exporter, build_scraper, scrape_targets
+    SIGTERM and SIGINT stop scraping, deliver what is queued within shutdown_timeout_s,
+    spool the rest (when spool_dir is set) and exit 0.
+    """
+    from ._wiring import build_collect
 
     _logging(log_level)
-    settings = _settings(config, storage_dsn=dsn, scrape_interval_s=interval)
     if len(source) > len(target):
         raise ConfigError("more --source than --target options; give one --source per --target", field="--source")
     extra = [
-        TargetSettings(url=url, source=source[i] if i < len(source) else "prometheus")
+        _target_settings("--target", url, source=source[i] if i < len(source) else "prometheus")
         for i, url in enumerate(target)
     ]
-    targets = scrape_targets(settings, extra)
-    if not targets and not settings.discovery_enabled:
-        raise ConfigError(
-            "no targets: add `targets:` to the config file, pass --target URL --source NAME, "
-            "or set discovery_enabled: true",
-            field="targets",
-        )
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    registry = CollectorRegistry()  # one per run: the process's own telemetry, nothing global
-    scraper = build_scraper(settings, metrics=CollectorMetrics(registry))
-    discovered = build_discovery(settings, targets, scraper)
-    exporter = build_exporter(settings, registry)
-    if settings.metrics_port is not None:
-        start_http_server(settings.metrics_port, addr="0.0.0.0", registry=registry)
+    settings = _settings(config, storage_dsn=dsn, scrape_interval_s=interval, scrape_timeout_s=timeout)
+    log = logging.getLogger("omni_telemetry.collect")
 
     def log_cycle(report: Any) -> None:
         up = sum(1 for r in report.results if r.up)
         samples = sum(r.samples for r in report.results)
-        logging.getLogger("omni_telemetry.collect").info(
+        log.info(
             "cycle: %d/%d targets up, %d samples, export %s, %.2fs",
             up, len(report.results), samples, report.export_result.name, report.duration_s,
         )
 
-    loop = CollectionLoop(
-        scraper, exporter, discovered or targets, interval_s=settings.scrape_interval_s, on_cycle=log_cycle
-    )
+    process = build_collect(settings, extra, on_cycle=log_cycle, open_store_first=once)
+    if process.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(process.metrics_port, addr="0.0.0.0", registry=process.registry)
+    budget_ms = process.shutdown_timeout_s * 1000
+    if once:
+        _collect_once(process, budget_ms)
+        return
     try:
-        report = asyncio.run(_collect(loop, discovered, once))
-        exporter.force_flush(timeout_millis=settings.otlp_timeout_s * 1000 * 3)
-        if report is not None:
-            for result in report.results:
-                state = "up" if result.up else f"DOWN: {result.error}"
-                console.print(f"{result.target.job} {result.target.url}: {result.samples} samples, {state}", highlight=False)
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(_collect_until_signalled(process))
     finally:
-        exporter.shutdown()
+        process.exporter.shutdown(timeout_millis=budget_ms)
+        _report_left_behind(process.exporter, settings)
 
 
-async def _collect(loop: Any, discovered: Any, once: bool) -> Any:
-    """Run discovery beside the scrape loop; the first refresh finishes before the first scrape."""
-    stop = asyncio.Event()
-    refresher = None
-    if discovered is not None:
-        await discovered.refresh()
-        if not once:
-            refresher = asyncio.create_task(discovered.run(stop, refresh_first=False))
+def _collect_once(process: Any, budget_ms: float) -> None:
+    """One cycle, then the exit code says what happened (module docstring)."""
     try:
-        if once:
-            return await loop.run_once()
-        await loop.run(stop=stop)
-        return None
+        report = asyncio.run(_run_once(process))
+        stored = process.exporter.force_flush(timeout_millis=budget_ms)
+    finally:
+        process.exporter.shutdown(timeout_millis=min(budget_ms, 1000.0))
+    for result in report.results:
+        state = "up" if result.up else f"DOWN: {result.error}"
+        console.print(f"{result.target.job} {result.target.url}: {result.samples} samples, {state}", highlight=False)
+    if not stored:
+        err_console.print(
+            "[red]not stored[/red]: the store did not take this cycle's data within shutdown_timeout_s "
+            f"({budget_ms / 1000:g}s); see the log above",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_NOT_STORED)
+    dropped = _dropped_points(process.registry)
+    if dropped:
+        err_console.print(
+            f"[red]not stored[/red]: the store refused {dropped:g} data points; see the log above", highlight=False
+        )
+        raise typer.Exit(EXIT_NOT_STORED)
+    if report.results and not any(result.up for result in report.results):
+        err_console.print(f"[red]every target is down[/red] ({len(report.results)} targets)", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _dropped_points(registry: Any) -> float:
+    """Data points the delivery queue gave up on (refused as data, evicted), from its own counter."""
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        for sample in metric.samples
+        if sample.name == "omni_exporter_samples_dropped_total"
+    )
+
+
+async def _run_once(process: Any) -> Any:
+    """Discovery's first refresh, then one scrape of every target."""
+    try:
+        if process.discovered is not None:
+            await process.discovered.refresh()
+        return await process.loop.run_once()
+    finally:
+        await process.loop.scraper.aclose()
+
+
+async def _collect_until_signalled(process: Any) -> None:
+    """Scrape until SIGTERM or SIGINT, with discovery beside the loop.
+
+    Kubernetes sends SIGTERM on every rollout: it ends the loop after the cycle in progress,
+    like Ctrl-C, so the caller can deliver or spool what is queued instead of dying with it.
+    """
+    stop = asyncio.Event()
+    running = asyncio.get_running_loop()
+    log = logging.getLogger("omni_telemetry.collect")
+
+    def on_signal(sig: signal.Signals) -> None:
+        log.info("received %s: finishing this cycle, then delivering what is queued", sig.name)
+        stop.set()
+        for other in (signal.SIGTERM, signal.SIGINT):
+            running.remove_signal_handler(other)  # a second signal ends the process at once
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        running.add_signal_handler(sig, on_signal, sig)
+    refresher = None
+    try:
+        if process.discovered is not None:
+            await process.discovered.refresh()
+            refresher = asyncio.create_task(process.discovered.run(stop, refresh_first=False))
+        await process.loop.run(stop=stop)
     finally:
         stop.set()
         if refresher is not None:
             await refresher
-        await loop.scraper.aclose()
+        await process.loop.scraper.aclose()
+
+
+def _report_left_behind(exporter: Any, settings: OmniSettings) -> None:
+    status = exporter.status()
+    if status.spool_points:
+        logging.getLogger("omni_telemetry.collect").warning(
+            "%d points left in the spool under %s for the next start", status.spool_points, settings.spool_dir
+        )
 
 
 # --- ingest -----------------------------------------------------------------------------------
@@ -289,24 +380,13 @@ def ingest(
     log_level: LogOption = "info",
 ) -> None:
     """Receive OTLP/HTTP metrics (POST /v1/metrics, protobuf or JSON) and store them in ClickHouse."""
-    from exporters.ingest import IngestSettings, run_ingest
-
-    from ._wiring import delivery_options, schema_options
+    from ._wiring import build_ingest
 
     _logging(log_level)
     settings = _settings(
         config, ingest_host=host, ingest_port=port, storage_dsn=dsn, ingest_token_file=token_file
     )
-    run_ingest(
-        settings.ingest_host,
-        settings.ingest_port,
-        dsn=settings.storage_dsn,
-        token_file=settings.ingest_token_file,
-        settings=IngestSettings(max_body_bytes=settings.ingest_max_body_bytes),
-        schema=schema_options(settings),
-        delivery=delivery_options(settings, "ingest"),
-        log_level=log_level,
-    )
+    build_ingest(settings, log_level=log_level).run()
 
 
 # --- demo -------------------------------------------------------------------------------------

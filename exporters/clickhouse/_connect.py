@@ -64,7 +64,7 @@ def parse_dsn(dsn: str) -> StorageDsn:
     if scheme == "chdb":
         if parts.netloc or not parts.path.startswith("/") or parts.path.strip("/") == "":
             raise ConfigError(
-                f"{dsn!r} does not name an absolute data directory (note the three slashes); {_ACCEPTED_FORMS}",
+                f"{_redacted(dsn)!r} does not name an absolute data directory (note the three slashes); {_ACCEPTED_FORMS}",
                 field="storage_dsn",
             )
         return StorageDsn(kind="chdb", path=os.path.realpath(unquote(parts.path)))
@@ -126,7 +126,7 @@ def engine_lock(client: Client) -> threading.RLock:
 
 
 def connect(
-    dsn: str,
+    dsn: "str | StorageDsn",
     *,
     database: str | None = None,
     connect_timeout_s: float = 5.0,
@@ -137,9 +137,10 @@ def connect(
     ``database`` (or the DSN's path) becomes the client's default database for unqualified
     ad-hoc queries on a server; this package always qualifies table names, so the database
     does not need to exist yet. A shared chDB client keeps the engine's default database,
-    because a per-caller default on a shared client would leak between callers.
+    because a per-caller default on a shared client would leak between callers. ``dsn`` may
+    come parsed already (the settings parse it once).
     """
-    parsed = parse_dsn(dsn)
+    parsed = dsn if isinstance(dsn, StorageDsn) else parse_dsn(dsn)
     if parsed.kind == "chdb":
         return _shared_chdb(parsed.path)
     return _http_client(parsed, database or parsed.database, connect_timeout_s, send_receive_timeout_s)
@@ -203,7 +204,7 @@ def _http_client(parsed: StorageDsn, database: str | None, connect_timeout_s: fl
             raise StorageUnavailable(
                 f"ClickHouse at {where} is unreachable ({exc}). Check that the server is running, that "
                 f"storage_dsn (OMNI_STORAGE_DSN) names the right host and HTTP port (8123, or 8443 for https) and that no "
-                "firewall blocks it; writes will be retried"
+                "firewall blocks it"
             ) from exc
         raise failure from exc
     if database:

@@ -33,9 +33,9 @@ class RetryPolicy:
                 field="retry_initial_s",
             )
         if self.multiplier < 1:
-            raise ConfigError(f"multiplier must be >= 1, got {self.multiplier}", field="delivery.retry.multiplier")
+            raise ConfigError(f"multiplier must be >= 1, got {self.multiplier}", field="retry_multiplier")
         if not 0 <= self.jitter <= 1:
-            raise ConfigError(f"jitter must be within [0, 1], got {self.jitter}", field="delivery.retry.jitter")
+            raise ConfigError(f"jitter must be within [0, 1], got {self.jitter}", field="retry_jitter")
 
     def delay_s(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (0-based)."""

@@ -37,4 +37,4 @@ class IngestSettings:
             raise ConfigError("the bearer token is empty; put the token in the file or drop the option",
                               field="ingest_token_file")
         if self.retry_after_s < 0:
-            raise ConfigError(f"must not be negative, got {self.retry_after_s}", field="ingest.retry_after_s")
+            raise ConfigError(f"must not be negative, got {self.retry_after_s}", field="ingest_retry_after_s")

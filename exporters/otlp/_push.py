@@ -69,7 +69,7 @@ class OtlpPushOptions:
         if self.timeout_s <= 0:
             raise ConfigError(f"timeout must be positive, got {self.timeout_s}", field="otlp_timeout_s")
         if bool(self.client_cert_file) != bool(self.client_key_file):
-            raise ConfigError("client_cert_file and client_key_file go together (mutual TLS)", field="otlp.client_cert_file")
+            raise ConfigError("otlp_client_cert_file and otlp_client_key_file go together (mutual TLS); set both or neither", field="otlp_client_cert_file")
 
 
 class OtlpHttpMetricExporter(_SdkHttpExporter):
@@ -116,8 +116,8 @@ def _grpc_exporter(options: OtlpPushOptions) -> OtlpGrpcMetricExporter:
     if not insecure:
         credentials = grpc.ssl_channel_credentials(
             root_certificates=_read(options.ca_file, "otlp_ca_file"),
-            private_key=_read(options.client_key_file, "otlp.client_key_file"),
-            certificate_chain=_read(options.client_cert_file, "otlp.client_cert_file"),
+            private_key=_read(options.client_key_file, "otlp_client_key_file"),
+            certificate_chain=_read(options.client_cert_file, "otlp_client_cert_file"),
         )
     return OtlpGrpcMetricExporter(
         endpoint=options.endpoint,

@@ -11,18 +11,10 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from collectors import CollectionLoop, CycleReport, ScrapeTarget
-from exporters.clickhouse import (
-    ClickHouseMetricExporter,
-    ClickHouseWriter,
-    MetricKind,
-    apply_schema,
-    connect,
-    engine_lock,
-    qualified,
-)
+from collectors import CycleReport, ScrapeTarget
+from exporters.clickhouse import MetricKind, engine_lock, qualified
 
-from .._wiring import build_scraper, schema_options
+from .._wiring import build_demo, open_demo_store
 from ..settings import OmniSettings
 from ._replay import ReplayScenario, ReplayServer
 from ._view import latest_pools, platform_rows, platform_table, pool_table
@@ -90,11 +82,9 @@ def run_demo(
     fill_s: float,
     console: Console,
 ) -> DemoSummary:
-    options = schema_options(settings)
-    client: Any = connect(settings.storage_dsn)
-    apply_schema(client, options)
-    exporter = ClickHouseMetricExporter(ClickHouseWriter(client, options))
-    scraper = build_scraper(settings)
+    store = open_demo_store(settings)
+    client: Any = store.client
+    options = store.options
     cycles = 0
     failed = 0
     pools = 0
@@ -103,13 +93,16 @@ def run_demo(
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
         console.print(
             f"[bold]omni-telemetry demo[/bold]: {len(targets)} replay targets on 127.0.0.1, "
-            f"store {settings.storage_dsn}, every {interval_s:g}s"
+            f"store {settings.storage_display}, every {interval_s:g}s"
             + (f" for {duration_s:g}s" if duration_s else " (Ctrl-C to stop)")
         )
+        # A terminal gets the tables redrawn in place every cycle; piped output (CI logs, `| tee`)
+        # gets one line per cycle and the tables once, at the end, instead of a copy per cycle.
         live = Live(console=console, auto_refresh=False) if console.is_terminal else None
+        last_view: Group | None = None
 
         def show(report: CycleReport) -> None:
-            nonlocal cycles, failed, pools
+            nonlocal cycles, failed, pools, last_view
             cycles += 1
             failed += sum(1 for r in report.results if not r.up)
             with engine_lock(client):
@@ -124,9 +117,13 @@ def run_demo(
             if live is not None:
                 live.update(view, refresh=True)
             else:
-                console.print(view)
+                last_view = view
+                up = sum(1 for r in report.results if r.up)
+                console.print(f"cycle {cycles}: {up}/{len(report.results)} targets up, {len(rows)} pools stored",
+                              highlight=False)
 
-        loop = CollectionLoop(scraper, exporter, targets, interval_s=interval_s, on_cycle=show)
+        process = build_demo(settings, store, targets, interval_s=interval_s, on_cycle=show)
+        loop, exporter = process.loop, process.exporter
         try:
             if live is not None:
                 with live:
@@ -137,6 +134,8 @@ def run_demo(
             console.print("stopped")
         finally:
             exporter.shutdown()
+        if live is None and last_view is not None:
+            console.print(last_view)
 
     counts: dict[str, int] = {}
     by_job: dict[str, dict[str, int]] = {}

@@ -134,6 +134,8 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "pool-on-node-2" in completed.stdout
     assert "rows stored" in completed.stdout
+    assert completed.stdout.count("Mayastor pools") == 1  # piped: the tables once, not once per cycle
+    assert "cycle 3:" in completed.stdout
     for source in ("mayastor", "envoy", "kuma-api", "kubevirt"):  # all four platform sources reach the store
         assert source in completed.stdout
     client = connect(f"chdb://{tmp_path / 'demo'}")

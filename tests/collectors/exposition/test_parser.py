@@ -248,7 +248,7 @@ def test_sample_named_like_a_histogram_family_is_dropped():
 def test_unterminated_quote_reports_line_number():
     error = error_for('# TYPE m gauge\nm{a="1"} 1\nm{a="2} 2\nm{a="3"} 3\n')
     assert error.line == 3
-    assert "unterminated" in str(error) and str(error).startswith("line 3: ")
+    assert "unterminated" in str(error) and error.line == 3 and error.describe().startswith("line 3: ")
 
 
 @pytest.mark.parametrize(

@@ -411,7 +411,7 @@ def test_broken_prometheus_line_raises_exposition_error_naming_it(families, brea
     with pytest.raises(ExpositionError) as caught:
         parse_exposition("\n".join(lines) + "\n")
     assert caught.value.line == index + 1, (breakage, broken, str(caught.value))
-    assert str(caught.value).startswith(f"line {index + 1}: ")
+    assert caught.value.describe().startswith(f"line {index + 1}: ")
 
 
 @SETTINGS

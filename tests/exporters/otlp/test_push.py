@@ -129,7 +129,7 @@ def test_http_endpoint_without_path_gets_the_metrics_path():
         ({"endpoint": "collector:4318"}, "otlp_endpoint"),
         ({"endpoint": "http://c", "protocol": "thrift"}, "otlp_protocol"),
         ({"endpoint": "http://c", "compression": "zstd"}, "otlp_compression"),
-        ({"endpoint": "http://c", "client_cert_file": "/tls/crt"}, "otlp.client_cert_file"),
+        ({"endpoint": "http://c", "client_cert_file": "/tls/crt"}, "otlp_client_cert_file"),
         ({"endpoint": "https://c:4317", "protocol": "grpc", "ca_file": "/nonexistent/ca.pem"}, "otlp_ca_file"),
     ],
 )
