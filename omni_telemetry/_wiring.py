@@ -90,9 +90,10 @@ def delivery_options(settings: OmniSettings, name: str) -> "DeliveryOptions":
     )
 
 
-def build_exporter(settings: OmniSettings, registry: object | None = None) -> MetricExporter:
-    """The sink the scrape loop hands ``MetricsData`` to: a delivery queue (retries, spool,
-    insert deduplication) in front of the ClickHouse writer or the OTLP push."""
+def build_exporter(settings: OmniSettings, registry: object | None = None, *, name: str | None = None) -> MetricExporter:
+    """The sink the scrape loop (or the OTLP receiver) hands ``MetricsData`` to: a delivery queue
+    (retries, spool, insert deduplication) in front of the ClickHouse writer or the OTLP push.
+    ``name`` labels the queue and its spool sub-directory (default: the export mode)."""
     from exporters._selfmetrics import ExporterMetrics
     from exporters.delivery import DeliveryQueue, ReconnectingWriter
 
@@ -108,7 +109,7 @@ def build_exporter(settings: OmniSettings, registry: object | None = None) -> Me
             apply_schema(client, options)
             return ClickHouseWriter(client, options)
 
-        return DeliveryQueue(ReconnectingWriter(open_writer), delivery_options(settings, "clickhouse"), metrics=metrics)
+        return DeliveryQueue(ReconnectingWriter(open_writer), delivery_options(settings, name or "clickhouse"), metrics=metrics)
     from exporters.otlp import OtlpPushOptions, create_push_exporter
 
     push = create_push_exporter(
@@ -122,7 +123,7 @@ def build_exporter(settings: OmniSettings, registry: object | None = None) -> Me
             insecure=settings.otlp_insecure,
         )
     )
-    return DeliveryQueue(push, delivery_options(settings, "otlp"), metrics=metrics)
+    return DeliveryQueue(push, delivery_options(settings, name or "otlp"), metrics=metrics)
 
 
 def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper) -> object | None:

@@ -289,24 +289,15 @@ def ingest(
     log_level: LogOption = "info",
 ) -> None:
     """Receive OTLP/HTTP metrics (POST /v1/metrics, protobuf or JSON) and store them in ClickHouse."""
-    from exporters.ingest import IngestSettings, run_ingest
-
-    from ._wiring import delivery_options, schema_options
+    from ._ingest import ingest_destination, ingest_options, run_ingest
+    from ._wiring import build_exporter
 
     _logging(log_level)
     settings = _settings(
         config, ingest_host=host, ingest_port=port, storage_dsn=dsn, ingest_token_file=token_file
     )
-    run_ingest(
-        settings.ingest_host,
-        settings.ingest_port,
-        dsn=settings.storage_dsn,
-        token_file=settings.ingest_token_file,
-        settings=IngestSettings(max_body_bytes=settings.ingest_max_body_bytes),
-        schema=schema_options(settings),
-        delivery=delivery_options(settings, "ingest"),
-        log_level=log_level,
-    )
+    run_ingest(ingest_options(settings), build_exporter(settings, name="ingest"), log_level=log_level,
+               destination=ingest_destination(settings))
 
 
 # --- demo -------------------------------------------------------------------------------------

@@ -122,6 +122,9 @@ class OmniSettings(BaseSettings):
     ingest_port: int = Field(default=4318, ge=0, le=65535)
     ingest_token_file: str | None = None
     ingest_max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    ingest_body_read_timeout_s: float = Field(default=10.0, gt=0, description="408 for a body not complete by then")
+    ingest_header_read_timeout_s: float = Field(default=10.0, gt=0, description="close connections without headers by then")
+    ingest_shutdown_timeout_s: float = Field(default=20.0, gt=0, description="SIGTERM budget: requests, then delivery")
 
     # self-telemetry
     metrics_port: int | None = Field(default=None, ge=0, le=65535, description="serve the collector's own /metrics here")

@@ -1,6 +1,6 @@
 """ClickHouse store in the OpenTelemetry Collector ``clickhouseexporter`` metrics schema."""
 
-from ._connect import StorageDsn, close_embedded_engines, connect, engine_lock, parse_dsn
+from ._connect import StorageDsn, close_embedded_engines, connect, engine_lock, parse_dsn, redact_dsn
 from ._exporter import ClickHouseMetricExporter
 from ._options import MetricKind, SchemaOptions, TableNames, qualified
 from ._provision import apply_schema, verify_schema
@@ -22,6 +22,7 @@ __all__ = [
     "expected_columns",
     "parse_dsn",
     "qualified",
+    "redact_dsn",
     "render_schema",
     "verify_schema",
 ]
