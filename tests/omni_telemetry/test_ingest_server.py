@@ -91,3 +91,34 @@ def test_a_chdb_dsn_error_does_not_echo_the_password():
     with pytest.raises(ConfigError) as raised:
         parse_dsn("chdb://user:pw-s3cret@host/data")
     assert "pw-s3cret" not in str(raised.value) and "user:***@host" in str(raised.value)
+
+
+def test_ingest_options_follow_the_settings(tmp_path):
+    from omni_telemetry._ingest import ingest_destination, ingest_options
+    from omni_telemetry.settings import OmniSettings
+
+    token = tmp_path / "token"
+    token.write_text("t0k\n")
+    plain = OmniSettings(storage_dsn="http://writer:pa55w0rd@clickhouse:8123/otel", queue_max_samples=1234,
+                         ingest_token_file=str(token), ingest_body_read_timeout_s=3)
+    options = ingest_options(plain)
+    assert (options.durable_ack, options.max_request_points, options.bearer_token) == (False, 1234, "t0k")
+    assert options.body_read_timeout_s == 3
+    assert "pa55w0rd" not in ingest_destination(plain) and "writer:***@clickhouse" in ingest_destination(plain)
+    spooled = OmniSettings(storage_dsn=plain.storage_dsn, spool_dir=str(tmp_path / "spool"))
+    assert ingest_options(spooled).durable_ack is True
+
+
+def test_the_receiver_package_does_not_import_exporters():
+    import ast
+    from pathlib import Path
+
+    import collectors
+
+    offenders = []
+    for path in Path(collectors.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            offenders += [f"{path.name}: {n}" for n in names if n == "exporters" or n.startswith("exporters.")]
+    assert offenders == []
