@@ -113,6 +113,7 @@ def build_ingest_server(app: Any, options: IngestOptions, *, log_level: str = "i
         app, host=options.host, port=options.port, log_level=log_level, lifespan="off",
         http=_header_deadline_protocol(options.header_read_timeout_s),
         timeout_keep_alive=max(1, round(options.keep_alive_s)),
+        limit_concurrency=options.max_connections,
         timeout_graceful_shutdown=_graceful_s(options),
     )
     access = logging.getLogger("uvicorn.access")

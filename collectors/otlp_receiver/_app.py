@@ -77,6 +77,14 @@ class _Gate:
     active: int = 0
 
 
+@dataclass
+class _ReadBudget:
+    """Bytes reserved by bodies being read, so concurrent uploads stay within one memory bound."""
+
+    limit: int
+    reserved: int = 0
+
+
 def create_ingest_app(
     sink: IngestSink,
     options: IngestOptions = IngestOptions(),
@@ -89,6 +97,7 @@ def create_ingest_app(
     """
     metrics = ReceiverMetrics.for_registry(registry)
     gate = _Gate(options.max_concurrent_requests)
+    reading = _ReadBudget(max(options.max_reading_bytes, options.max_body_bytes))
     token = options.bearer_token.strip().encode() if options.bearer_token else None
     app = FastAPI(title="omni-telemetry OTLP receiver", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -99,8 +108,16 @@ def create_ingest_app(
             _check_token(request.headers.get("authorization"), token)
             fmt = payload_format(request.headers.get("content-type"))
             encoding = check_encoding(request.headers.get("content-encoding"))
-            check_declared_length(request.headers.get("content-length"), options.max_body_bytes)
-            body = await read_body(request.receive, options.max_body_bytes, options.body_read_timeout_s)
+            declared = check_declared_length(request.headers.get("content-length"), options.max_body_bytes)
+            reservation = options.max_body_bytes if declared is None else declared
+            if reading.reserved + reservation > reading.limit:
+                raise IngestBusy(f"{reading.reserved} bytes of request bodies are being read; retry later",
+                                 retry_after=options.retry_after_s)
+            reading.reserved += reservation
+            try:
+                body = await read_body(request.receive, options.max_body_bytes, options.body_read_timeout_s)
+            finally:
+                reading.reserved -= reservation
             if gate.active >= gate.limit:
                 raise IngestBusy(f"{gate.active} requests in progress; retry later", retry_after=options.retry_after_s)
             gate.active += 1

@@ -21,9 +21,15 @@ class IngestOptions:
     gzip/deflate; ``max_request_points`` (the buffer's capacity, set by whoever builds the
     sink) refuses with 413 a request that could never fit, instead of 429 forever.
 
+    ``max_reading_bytes`` bounds the bodies being read at once (memory), reserved from
+    ``Content-Length`` (``max_body_bytes`` when a body comes without one) before reading: a
+    request that would pass it is answered 429 at once, so many slow or large uploads cannot
+    add up to more than this (never less than ``max_body_bytes``).
+
     Time: ``header_read_timeout_s`` bounds how long a connection may take to send its request
     line and headers, ``body_read_timeout_s`` the whole body (408 after it), ``keep_alive_s`` an
-    idle connection. A body being read holds no slot: ``max_concurrent_requests`` counts only
+    idle connection; ``max_connections`` caps open connections (503 beyond). A body being
+    read holds no slot: ``max_concurrent_requests`` counts only
     requests whose body is in and that are being decoded or handed to the sink (429 beyond).
 
     Acknowledgement: with ``durable_ack`` (set when the sink has a spool) a 200 is sent only
@@ -42,6 +48,8 @@ class IngestOptions:
     max_decompressed_bytes: int = 64 * 1024 * 1024
     max_json_depth: int = 64
     max_concurrent_requests: int = 16
+    max_reading_bytes: int = 64 * 1024 * 1024
+    max_connections: int = 1024
     max_request_points: int | None = None
     bearer_token: str | None = field(default=None, repr=False)
     retry_after_s: float = 5.0
@@ -54,7 +62,8 @@ class IngestOptions:
     shutdown_timeout_s: float = 20.0
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_decompressed_bytes", "max_json_depth", "max_concurrent_requests"):
+        for name in ("max_body_bytes", "max_decompressed_bytes", "max_json_depth", "max_concurrent_requests",
+                     "max_reading_bytes", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"must be at least 1, got {getattr(self, name)}", field=f"ingest_{name}")
         if self.max_request_points is not None and self.max_request_points < 1:

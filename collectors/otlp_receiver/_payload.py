@@ -63,10 +63,10 @@ def check_encoding(content_encoding: str | None) -> str:
     return encoding
 
 
-def check_declared_length(content_length: str | None, limit: int) -> None:
-    """Refuse a declared body over ``limit`` before a byte of it is read (413 naming the limit)."""
+def check_declared_length(content_length: str | None, limit: int) -> int | None:
+    """The declared body length; a body over ``limit`` is refused before a byte of it is read (413 naming the limit)."""
     if content_length is None:
-        return
+        return None
     try:
         declared = int(content_length)
     except ValueError:
@@ -74,6 +74,9 @@ def check_declared_length(content_length: str | None, limit: int) -> None:
     if declared > limit:
         raise PayloadTooLarge(f"body of {declared} bytes is over the {limit}-byte limit "
                               f"(ingest max_body_bytes); send smaller batches")
+    if declared < 0:
+        raise MalformedPayload(f"Content-Length {declared} is negative")
+    return declared
 
 
 async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]], limit: int, timeout_s: float) -> bytes:

@@ -133,3 +133,29 @@ def test_gzip_body_inflating_past_the_bound_is_413(chdb_store, serve, registry):
         assert "max_decompressed_bytes" in status_pb2.Status.FromString(response.content).message
     finally:
         queue.shutdown(timeout_millis=1000)
+
+
+def test_bodies_being_read_at_once_stay_within_the_read_budget(chdb_store, serve, make_gauge_batch, registry):
+    queue = _queue(chdb_store)
+    try:
+        options = IngestOptions(max_body_bytes=600 * 1024, max_reading_bytes=1024 * 1024, body_read_timeout_s=30)
+        url = serve(create_ingest_app(queue, options, registry=registry))
+        with _connect(url) as first, _connect(url) as second:
+            first.sendall(b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                          b"Content-Length: 600000\r\n\r\n\0\0")
+            # Wait until the first upload holds its reservation (it has been answered nothing yet).
+            for _ in range(200):
+                probe = httpx.post(f"{url}/v1/metrics", content=b"\0" * 500_000, headers=PROTOBUF, timeout=20)
+                if probe.status_code == 429:
+                    break
+            assert probe.status_code == 429 and "bytes of request bodies" in probe.content.decode("latin-1")
+            second.sendall(b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                           b"Content-Length: 600000\r\n\r\n")
+            assert _read_answer(second).startswith(b"HTTP/1.1 429")
+            # A small request still fits beside the slow one.
+            small = encode_metrics_data(make_gauge_batch(3)).SerializeToString()
+            assert httpx.post(f"{url}/v1/metrics", content=small, headers=PROTOBUF, timeout=20).status_code == 200
+        assert queue.force_flush(20_000)
+        assert chdb_store.rows() == 3
+    finally:
+        queue.shutdown(timeout_millis=1000)
