@@ -114,6 +114,12 @@ def inflate(body: bytes, encoding: str, limit: int, *, json_depth: int | None = 
     bound is refused before the rest is inflated.
     """
     scanner = JsonDepthScanner(json_depth) if json_depth is not None else None
+    if encoding in ("", "identity"):
+        if scanner is not None:
+            view = memoryview(body)
+            for start in range(0, len(body), _CHUNK):
+                scanner.feed(bytes(view[start:start + _CHUNK]))
+        return body
     out = bytearray()
     for chunk in _inflated_chunks(body, encoding, limit):
         if scanner is not None:
@@ -123,11 +129,6 @@ def inflate(body: bytes, encoding: str, limit: int, *, json_depth: int | None = 
 
 
 def _inflated_chunks(body: bytes, encoding: str, limit: int) -> Iterator[bytes]:
-    if encoding in ("", "identity"):
-        view = memoryview(body)
-        for start in range(0, len(body), _CHUNK):
-            yield bytes(view[start:start + _CHUNK])
-        return
     wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
     total = 0
     pending = body
