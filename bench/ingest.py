@@ -11,6 +11,13 @@ Measurements (one printed line each):
 * ``otlp_receiver`` samples/s POSTed as OTLP/protobuf to the receiver (uvicorn, decode,
   delivery queue, writer) next to the direct ``ClickHouseWriter.write`` of the same scrapes,
   and their ratio, measured in the same run (``--receiver-minutes`` of the workload).
+* ``receiver_sustained`` a real ``omni-telemetry ingest`` process at its default settings on
+  its own chDB directory, fed by 8 concurrent clients with many small requests (200 points
+  each) for ``--sustained-seconds`` on 127.0.0.1: points acknowledged (200) per second, beside
+  a raw clickhouse-connect insert of the same 200-point batches measured in the same run, and
+  their ratio.
+* ``receiver_sigterm`` the share of the acknowledged points that is stored once the process,
+  sent SIGTERM right after the load, has exited (target 1.00), and how long it took to exit.
 
 The workload is scrapes of Envoy- and Mayastor-shaped series (counters and gauges with their
 real label shapes) at a fixed interval; each scrape is one MetricsData, as a collector hands
@@ -22,8 +29,13 @@ it over. Run ``python bench/ingest.py --help`` for the knobs; the defaults are 3
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -57,9 +69,10 @@ from exporters.clickhouse import (
     qualified,
 )
 from exporters.clickhouse._columns import to_columns
+from collectors.otlp_receiver import IngestOptions, create_ingest_app
 from exporters.delivery import DeliveryOptions, DeliveryQueue
-from exporters.ingest import IngestSettings, create_ingest_app
 from exporters.otlp import encode_metrics_data
+from omni_core.datamodel import FlaggedNumberDataPoint
 
 PROMETHEUS_BYTES_PER_SAMPLE = 1.3
 WRITER_TARGET_RATIO = 0.70
@@ -367,8 +380,8 @@ def measure_otlp_receiver(client, receiver_options: SchemaOptions, direct_option
 
     queue = DeliveryQueue(ClickHouseWriter(client, receiver_options),
                           DeliveryOptions(name="bench", max_memory_points=10_000_000))
-    settings = IngestSettings(max_body_bytes=256 * 1024 * 1024, max_decompressed_bytes=256 * 1024 * 1024)
-    server = uvicorn.Server(uvicorn.Config(create_ingest_app(queue, settings), host="127.0.0.1", port=0,
+    options = IngestOptions(max_body_bytes=256 * 1024 * 1024, max_decompressed_bytes=256 * 1024 * 1024)
+    server = uvicorn.Server(uvicorn.Config(create_ingest_app(queue, options), host="127.0.0.1", port=0,
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -399,6 +412,133 @@ def measure_otlp_receiver(client, receiver_options: SchemaOptions, direct_option
     return ReceiverResult(samples, receiver_s, direct_s, encode_s)
 
 
+SUSTAINED_CLIENTS = 8
+SUSTAINED_POINTS = 200
+
+
+@dataclass
+class SustainedResult:
+    seconds: float
+    acknowledged: list[tuple[int, int]]
+    answers: dict[int, int]
+    stored: dict[tuple[int, int], int]
+    exit_s: float
+    raw_points_per_s: float
+
+    @property
+    def acknowledged_points(self) -> int:
+        return len(self.acknowledged) * SUSTAINED_POINTS
+
+    @property
+    def stored_acknowledged_points(self) -> int:
+        return sum(min(self.stored.get(key, 0), SUSTAINED_POINTS) for key in self.acknowledged)
+
+
+def small_batch(client: int, seq: int, time_ns: int) -> MetricsData:
+    """One client's request: 200 gauge points, distinct per (client, seq) so each can be found again."""
+    points = [
+        FlaggedNumberDataPoint({"client": str(client), "seq": str(seq), "series": str(i)}, 0, time_ns, float(i))
+        for i in range(SUSTAINED_POINTS)
+    ]
+    return MetricsData([ResourceMetrics(Resource({"service.name": "bench-load"}),
+                                        [ScopeMetrics(SCOPE, [Metric("bench_probe", "", "", Gauge(points))], "")], "")])
+
+
+def measure_raw_small_inserts(client, options: SchemaOptions, seconds: float) -> float:
+    """Points/s of sequential raw column inserts of 200-point batches: the floor of one INSERT per request."""
+    names = [name for name, _ in expected_columns(options, MetricKind.GAUGE)]
+    context = client.create_insert_context(qualified(options, MetricKind.GAUGE), names, column_oriented=True,
+                                           settings={"async_insert": "0"})
+    batches = [to_columns(small_batch(0, seq, time.time_ns()), options.generation)[0][MetricKind.GAUGE]
+               for seq in range(50)]
+    context.data = batches[0].columns
+    client.insert(context=context)  # warm-up
+    points = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        context.data = batches[points // SUSTAINED_POINTS % len(batches)].columns
+        client.insert(context=context)
+        points += SUSTAINED_POINTS
+    return points / (time.perf_counter() - started)
+
+
+def measure_receiver_sustained(seconds: float, raw_points_per_s: float) -> SustainedResult:
+    """8 clients x 200-point requests against ``omni-telemetry ingest`` (defaults, own chDB), then SIGTERM."""
+    data_dir = tempfile.mkdtemp(prefix="omni-bench-receiver-")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNI_")}
+    exe = os.path.join(os.path.dirname(sys.executable), "omni-telemetry")
+    process = subprocess.Popen([exe, "ingest", "--port", str(port), "--dsn", f"chdb://{data_dir}/store",
+                                "--log-level", "error"], cwd=data_dir, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/v1/metrics"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"ingest did not start: {process.stderr.read()[-2000:] if process.stderr else ''}")
+                time.sleep(0.1)
+        acknowledged: list[tuple[int, int]] = []
+        answers: dict[int, int] = {}
+        lock = threading.Lock()
+        stop_at = time.monotonic() + seconds
+
+        def client(number: int) -> None:
+            seq = 0
+            with httpx.Client(headers={"Content-Type": "application/x-protobuf"}, timeout=30) as http:
+                while time.monotonic() < stop_at:
+                    seq += 1
+                    body = encode_metrics_data(small_batch(number, seq, time.time_ns())).SerializeToString()
+                    try:
+                        status = http.post(url, content=body).status_code
+                    except httpx.TransportError:
+                        status = 0
+                    with lock:
+                        answers[status] = answers.get(status, 0) + 1
+                        if status == 200:
+                            acknowledged.append((number, seq))
+                    if status in (429, 503):
+                        time.sleep(0.05)
+
+        started = time.perf_counter()
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(SUSTAINED_CLIENTS)]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        signalled = time.perf_counter()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+        exit_s = time.perf_counter() - signalled
+        stored = _stored_per_request(f"chdb://{data_dir}/store")
+        return SustainedResult(elapsed, acknowledged, answers, stored, exit_s, raw_points_per_s)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _stored_per_request(dsn: str) -> dict[tuple[int, int], int]:
+    """Rows per (client, seq) in the receiver's store, read by a separate process (one chDB directory per process)."""
+    script = (
+        "import json, sys\n"
+        "from exporters.clickhouse import connect\n"
+        "client = connect(sys.argv[1])\n"
+        "rows = client.query(\"SELECT toInt64(Attributes['client']), toInt64(Attributes['seq']), count() "
+        "FROM otel.otel_metrics_gauge GROUP BY 1, 2\").result_rows\n"
+        "print(json.dumps([[int(c), int(s), int(n)] for c, s, n in rows]))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", script, dsn], capture_output=True, text=True, check=True).stdout
+    return {(c, s): n for c, s, n in json.loads(output)}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=10_000, help="number of series (default 10000)")
@@ -411,6 +551,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--receiver-minutes", type=float, default=10.0,
                         help="minutes of the workload for the OTLP receiver measurement (default 10; 0 skips it)")
+    parser.add_argument("--sustained-seconds", type=float, default=10.0,
+                        help="seconds of 8 clients x 200-point requests against a real ingest process (0 skips it)")
     parser.add_argument("--data-dir", default=None, help="chDB directory (default: a temporary one, removed after)")
     return parser.parse_args(argv)
 
@@ -459,6 +601,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"otlp_receiver samples_per_s={receiver_rate:,.0f} direct_writer samples_per_s={direct_rate:,.0f} "
                   f"ratio={receiver_rate / direct_rate:.2f} samples={receiver.samples} "
                   f"(client encode {receiver.client_encode_s / receiver.samples * 1e6:.2f} us/sample, not included)")
+        if args.sustained_seconds > 0:
+            raw_small = SchemaOptions(database="bench_raw_small")
+            apply_schema(client, raw_small)
+            raw_rate = measure_raw_small_inserts(client, raw_small, min(args.sustained_seconds, 5.0))
+            sustained = measure_receiver_sustained(args.sustained_seconds, raw_rate)
+            acked_rate = sustained.acknowledged_points / sustained.seconds
+            print(f"receiver_sustained acknowledged_points_per_s={acked_rate:,.0f} "
+                  f"({SUSTAINED_CLIENTS} clients x {SUSTAINED_POINTS} points, {sustained.seconds:.1f} s, "
+                  f"answers {dict(sorted(sustained.answers.items()))}) raw_insert_200 points_per_s={raw_rate:,.0f} "
+                  f"ratio={acked_rate / raw_rate:.2f}")
+            share = sustained.stored_acknowledged_points / max(sustained.acknowledged_points, 1)
+            duplicates = sum(1 for n in sustained.stored.values() if n > SUSTAINED_POINTS)
+            print(f"receiver_sigterm stored_share_of_acknowledged={share:.2f} target=1.00 "
+                  f"({sustained.stored_acknowledged_points:,} of {sustained.acknowledged_points:,} points; "
+                  f"requests stored more than once: {duplicates}; exited {sustained.exit_s:.1f} s after SIGTERM)")
         print(f"elapsed_s={time.perf_counter() - started:.1f}")
     finally:
         client.close()

@@ -1,7 +1,8 @@
 """Collectors: read targets and turn every sample into OpenTelemetry ``MetricsData``.
 
 Public surface: targets (:class:`ScrapeTarget`), the :class:`Scraper` and
-:class:`CollectionLoop`, the source registry, and the exposition parser/converter.
+:class:`CollectionLoop`, the source registry, and the exposition parser/converter. Data
+pushed to us over OTLP comes in through :mod:`collectors.otlp_receiver`.
 """
 
 from ._loop import CollectionLoop, CycleReport

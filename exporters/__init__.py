@@ -1,4 +1,7 @@
-"""Exporters: the ClickHouse store, OTLP push and ingest, and the delivery queue in front of them."""
+"""Exporters: the ClickHouse store, OTLP push, and the delivery queue in front of them.
+
+They only send; receiving OTLP is :mod:`collectors.otlp_receiver`.
+"""
 
 from .clickhouse import ClickHouseMetricExporter, ClickHouseWriter, SchemaOptions, connect
 

@@ -1,8 +1,8 @@
 """The exporters' own Prometheus metrics: is data flowing, waiting, or being lost?
 
 One :class:`ExporterMetrics` per ``CollectorRegistry`` (registering the same names twice
-in one registry is an error in ``prometheus_client``), shared by every delivery queue and
-ingest app using that registry; the ``sink`` label tells the queues apart.
+in one registry is an error in ``prometheus_client``), shared by every delivery queue
+using that registry; the ``sink`` label tells the queues apart.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 
 class ExporterMetrics:
-    """Counters and gauges of delivery and ingest. Get one with :meth:`for_registry`."""
+    """Counters and gauges of delivery. Get one with :meth:`for_registry`."""
 
     _by_registry: "weakref.WeakKeyDictionary[CollectorRegistry, ExporterMetrics]" = weakref.WeakKeyDictionary()
     _lock = threading.Lock()
@@ -53,12 +53,6 @@ class ExporterMetrics:
         self.insert_seconds = Histogram(
             "omni_exporter_insert_duration_seconds", "Time the sink took per delivery attempt.", ["sink", "outcome"],
             buckets=_LATENCY_BUCKETS, registry=registry,
-        )
-        self.ingest_requests = Counter(
-            "omni_ingest_requests", "OTLP requests received, by HTTP status answered.", ["code"], registry=registry
-        )
-        self.ingest_samples = Counter(
-            "omni_ingest_samples", "Data points received over OTLP, by outcome.", ["outcome"], registry=registry
         )
 
     @classmethod

@@ -27,6 +27,8 @@ message, so nobody has to strip a prefix back off; :meth:`OmniError.describe` jo
         ├── UnsupportedContentType   not protobuf or JSON (415)
         ├── PayloadTooLarge          body above the configured bound (413)
         ├── MalformedPayload         cannot be decoded (400)
+        ├── BodyTimeout              body not complete within the read deadline (408)
+        ├── ClientGone               the client went away before its body was in (no answer)
         └── IngestOverloaded         storage down and nowhere to buffer; retry later (503)
             └── IngestBusy           too many requests at once or buffer full; retry later (429)
 """
@@ -34,6 +36,8 @@ message, so nobody has to strip a prefix back off; :meth:`OmniError.describe` jo
 from __future__ import annotations
 
 __all__ = [
+    "BodyTimeout",
+    "ClientGone",
     "ConfigError",
     "ExpositionError",
     "ExpositionLimitExceeded",
@@ -178,6 +182,18 @@ class PayloadTooLarge(IngestError):
 
 class MalformedPayload(IngestError):
     status_code = 400
+
+
+class BodyTimeout(IngestError):
+    """The client did not send its whole body within the receiver's read deadline (slowloris)."""
+
+    status_code = 408
+
+
+class ClientGone(IngestError):
+    """The client disconnected mid-body: nothing to answer, nothing accepted."""
+
+    status_code = 499
 
 
 class IngestOverloaded(IngestError):

@@ -150,13 +150,18 @@ def open_store(settings: OmniSettings) -> Store:
 
 
 def build_exporter(
-    settings: OmniSettings, registry: "CollectorRegistry | None" = None, *, first_store: Store | None = None
+    settings: OmniSettings,
+    registry: "CollectorRegistry | None" = None,
+    *,
+    first_store: Store | None = None,
+    name: str | None = None,
 ) -> "DeliveryQueue":
     """The sink the scrape loop hands ``MetricsData`` to: a delivery queue (retries, spool,
     insert deduplication) in front of the ClickHouse writer or the OTLP push.
 
     ``first_store`` is a store already opened (``collect --once`` opens it before scraping,
     so a store that is down fails the run at once); later reconnects open a fresh one.
+    ``name`` labels the queue and its spool sub-directory (default: the export mode).
     """
     from exporters._selfmetrics import ExporterMetrics
     from exporters.delivery import DeliveryQueue, ReconnectingWriter
@@ -168,11 +173,11 @@ def build_exporter(
         def open_writer() -> "ClickHouseWriter":
             return (opened.pop() if opened else open_store(settings)).writer()
 
-        return DeliveryQueue(ReconnectingWriter(open_writer), settings.delivery_options("clickhouse"), metrics=metrics)
+        return DeliveryQueue(ReconnectingWriter(open_writer), settings.delivery_options(name or "clickhouse"), metrics=metrics)
     from exporters.otlp import create_push_exporter
 
     push = create_push_exporter(settings.otlp_push_options())
-    return DeliveryQueue(push, settings.delivery_options("otlp"), metrics=metrics)
+    return DeliveryQueue(push, settings.delivery_options(name or "otlp"), metrics=metrics)
 
 
 # --- discovery ---------------------------------------------------------------------------
@@ -282,19 +287,14 @@ class IngestProcess:
     log_level: str
 
     def run(self) -> None:
-        from exporters.ingest import run_ingest
+        from ._ingest import ingest_destination, ingest_options, run_ingest
 
         settings = self.settings
         run_ingest(
-            settings.ingest_host,
-            settings.ingest_port,
-            dsn=settings.storage_dsn,
-            token_file=settings.ingest_token_file,
-            settings=settings.ingest_options(),
-            schema=settings.schema_options(),
-            delivery=settings.delivery_options("ingest"),
-            shutdown_timeout_s=settings.shutdown_timeout_s,
+            ingest_options(settings),
+            build_exporter(settings, name="ingest"),
             log_level=self.log_level,
+            destination=ingest_destination(settings),
         )
 
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collectors import ParseLimits
     from exporters.clickhouse import SchemaOptions, StorageDsn
     from exporters.delivery import DeliveryOptions
-    from exporters.ingest import IngestSettings
+    from collectors.otlp_receiver import IngestOptions
     from exporters.otlp import OtlpPushOptions
 
 __all__ = ["DEFAULT_SCRAPE_TIMEOUT_S", "OmniSettings", "TargetSettings", "default_dsn", "load_settings"]
@@ -157,6 +157,8 @@ class OmniSettings(BaseSettings):
     ingest_token_file: str | None = None
     ingest_max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     ingest_retry_after_s: float = Field(default=5.0, ge=0, description="Retry-After sent with 429/503")
+    ingest_body_read_timeout_s: float = Field(default=10.0, gt=0, description="408 for a body not complete by then")
+    ingest_header_read_timeout_s: float = Field(default=10.0, gt=0, description="close connections without headers by then")
 
     # self-telemetry
     metrics_port: int | None = Field(default=None, ge=0, le=65535, description="serve the collector's own /metrics here")
@@ -245,11 +247,24 @@ class OmniSettings(BaseSettings):
             ),
         )
 
-    def ingest_options(self) -> "IngestSettings":
-        """The receiver's bounds; the bearer token is read from ``ingest_token_file`` when serving."""
-        from exporters.ingest import IngestSettings
+    def ingest_options(self) -> "IngestOptions":
+        """The receiver's bounds and timeouts. The bearer token is read from
+        ``ingest_token_file`` only when serving; a 200 waits for the spool when there is one
+        (``durable_ack``), and a request with more points than the memory queue holds is a
+        413 rather than a 429 forever."""
+        from collectors.otlp_receiver import IngestOptions
 
-        return IngestSettings(max_body_bytes=self.ingest_max_body_bytes, retry_after_s=self.ingest_retry_after_s)
+        return IngestOptions(
+            host=self.ingest_host,
+            port=self.ingest_port,
+            max_body_bytes=self.ingest_max_body_bytes,
+            max_request_points=self.queue_max_samples,
+            retry_after_s=self.ingest_retry_after_s,
+            durable_ack=self.spool_dir is not None,
+            header_read_timeout_s=self.ingest_header_read_timeout_s,
+            body_read_timeout_s=self.ingest_body_read_timeout_s,
+            shutdown_timeout_s=self.shutdown_timeout_s,
+        )
 
     def otlp_push_options(self) -> "OtlpPushOptions":
         from exporters.otlp import OtlpPushOptions

@@ -1,6 +1,6 @@
 """ClickHouse store in the OpenTelemetry Collector ``clickhouseexporter`` metrics and logs schema."""
 
-from ._connect import StorageDsn, close_embedded_engines, connect, engine_lock, parse_dsn
+from ._connect import StorageDsn, close_embedded_engines, connect, engine_lock, parse_dsn, redact_dsn
 from ._exporter import ClickHouseMetricExporter
 from ._logs_schema import LOGS_TABLE, logs_expected_columns, qualified_logs, render_logs_schema
 from ._logs_writer import ClickHouseLogExporter, ClickHouseLogWriter
@@ -30,6 +30,7 @@ __all__ = [
     "qualified",
     "qualified_logs",
     "render_logs_schema",
+    "redact_dsn",
     "render_schema",
     "verify_schema",
 ]

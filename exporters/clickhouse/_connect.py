@@ -23,7 +23,7 @@ from omni_core.errors import ConfigError, StorageUnavailable
 
 from ._failures import storage_failure
 
-__all__ = ["StorageDsn", "close_embedded_engines", "connect", "engine_lock", "parse_dsn"]
+__all__ = ["StorageDsn", "close_embedded_engines", "connect", "engine_lock", "parse_dsn", "redact_dsn"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,24 +56,24 @@ def parse_dsn(dsn: str) -> StorageDsn:
         parts = urlsplit(dsn.strip())
         port = parts.port
     except (ValueError, AttributeError) as exc:
-        raise ConfigError(f"cannot parse {_redacted(dsn)!r} ({exc}); {_ACCEPTED_FORMS}", field="storage_dsn") from None
+        raise ConfigError(f"cannot parse {redact_dsn(dsn)!r} ({exc}); {_ACCEPTED_FORMS}", field="storage_dsn") from None
     scheme = parts.scheme.lower()
     if parts.query or parts.fragment:
-        raise ConfigError(f"{_redacted(dsn)!r} has query parameters, which are not supported; {_ACCEPTED_FORMS}",
+        raise ConfigError(f"{redact_dsn(dsn)!r} has query parameters, which are not supported; {_ACCEPTED_FORMS}",
                           field="storage_dsn")
     if scheme == "chdb":
         if parts.netloc or not parts.path.startswith("/") or parts.path.strip("/") == "":
             raise ConfigError(
-                f"{_redacted(dsn)!r} does not name an absolute data directory (note the three slashes); {_ACCEPTED_FORMS}",
+                f"{redact_dsn(dsn)!r} does not name an absolute data directory (note the three slashes); {_ACCEPTED_FORMS}",
                 field="storage_dsn",
             )
         return StorageDsn(kind="chdb", path=os.path.realpath(unquote(parts.path)))
     if scheme in ("http", "https"):
         if not parts.hostname:
-            raise ConfigError(f"{_redacted(dsn)!r} has no host; {_ACCEPTED_FORMS}", field="storage_dsn")
+            raise ConfigError(f"{redact_dsn(dsn)!r} has no host; {_ACCEPTED_FORMS}", field="storage_dsn")
         database = unquote(parts.path.strip("/")) or None
         if database is not None and "/" in database:
-            raise ConfigError(f"{_redacted(dsn)!r}: the path must be a single database name; {_ACCEPTED_FORMS}",
+            raise ConfigError(f"{redact_dsn(dsn)!r}: the path must be a single database name; {_ACCEPTED_FORMS}",
                               field="storage_dsn")
         return StorageDsn(
             kind="https" if scheme == "https" else "http",
@@ -83,18 +83,24 @@ def parse_dsn(dsn: str) -> StorageDsn:
             password=unquote(parts.password) if parts.password else "",
             database=database,
         )
-    raise ConfigError(f"unsupported scheme in {_redacted(dsn)!r}; {_ACCEPTED_FORMS}", field="storage_dsn")
+    raise ConfigError(f"unsupported scheme in {redact_dsn(dsn)!r}; {_ACCEPTED_FORMS}", field="storage_dsn")
 
 
-def _redacted(dsn: str) -> str:
-    """The DSN with any password replaced, for error messages."""
-    try:
-        parts = urlsplit(dsn)
-        if parts.password:
-            return dsn.replace(f":{parts.password}@", ":***@", 1)
-    except ValueError:
-        pass
-    return dsn
+def redact_dsn(dsn: str) -> str:
+    """``dsn`` with its password replaced by ``***``: the form to print or log.
+
+    Works on DSNs that do not parse too (error messages show what was given), for every
+    scheme (``chdb://user:pw@...`` included); a DSN without a password is returned as is.
+    """
+    scheme, sep, rest = dsn.partition("://")
+    if not sep:
+        return dsn
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return dsn
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{tail}"
 
 
 @dataclass

@@ -24,8 +24,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from omni_core.errors import ConfigError
+from omni_core.otlp_decode import decode_request
 
-from ..otlp import decode_request, encode_metrics_data
+from ..otlp import encode_metrics_data
 
 __all__ = ["Spool", "SpoolEntry", "SpoolCorrupt"]
 

@@ -1,22 +1,20 @@
-"""OTLP: encode/decode the project's metrics, OTLP/JSON, and push to any OTLP receiver."""
+"""OTLP out: encode the project's metrics (protobuf and OTLP/JSON) and push them to any OTLP receiver.
 
-from ._decode import DecodedRequest, decode_request, decode_request_report
+Decoding OTLP is the receiver's side (``collectors.otlp_receiver``; the protobuf to SDK
+conversion it shares with the spool is ``omni_core.otlp_decode``).
+"""
+
 from ._encode import count_data_points, encode_metrics_data
-from ._json import DEFAULT_MAX_JSON_DEPTH, metrics_data_to_json, parse_json_request, request_to_json
+from ._json import metrics_data_to_json, request_to_json
 from ._push import OtlpGrpcMetricExporter, OtlpHttpMetricExporter, OtlpPushOptions, create_push_exporter
 
 __all__ = [
-    "DEFAULT_MAX_JSON_DEPTH",
-    "DecodedRequest",
     "OtlpGrpcMetricExporter",
     "OtlpHttpMetricExporter",
     "OtlpPushOptions",
     "count_data_points",
     "create_push_exporter",
-    "decode_request",
-    "decode_request_report",
     "encode_metrics_data",
     "metrics_data_to_json",
-    "parse_json_request",
     "request_to_json",
 ]

@@ -7,7 +7,7 @@ import pytest
 from collectors import ParseLimits
 from exporters.clickhouse import SchemaOptions, StorageDsn, connect
 from exporters.delivery import DeliveryOptions, RetryPolicy
-from exporters.ingest import IngestSettings
+from collectors.otlp_receiver import IngestOptions
 from exporters.otlp import OtlpPushOptions
 from omni_core.errors import ConfigError
 from omni_telemetry.settings import OmniSettings, load_settings, redact_dsn
@@ -205,8 +205,8 @@ def test_options_objects_carry_every_setting(tmp_path):
         ("retry_max_s", RetryPolicy(), "max_interval_s"),
         ("retry_multiplier", RetryPolicy(), "multiplier"),
         ("retry_jitter", RetryPolicy(), "jitter"),
-        ("ingest_max_body_bytes", IngestSettings(), "max_body_bytes"),
-        ("ingest_retry_after_s", IngestSettings(), "retry_after_s"),
+        ("ingest_max_body_bytes", IngestOptions(), "max_body_bytes"),
+        ("ingest_retry_after_s", IngestOptions(), "retry_after_s"),
         ("retention_days", SchemaOptions(), "ttl_days"),
         ("max_body_bytes", ParseLimits(), "max_body_bytes"),
         ("max_line_bytes", ParseLimits(), "max_line_bytes"),
@@ -223,7 +223,7 @@ def test_package_option_defaults_do_not_contradict_the_settings(setting, options
     [
         lambda: RetryPolicy(multiplier=0.5),
         lambda: RetryPolicy(jitter=2),
-        lambda: IngestSettings(retry_after_s=-1),
+        lambda: IngestOptions(retry_after_s=-1),
         lambda: OtlpPushOptions(endpoint="http://c", client_cert_file="/tls/crt"),
         lambda: DeliveryOptions(max_memory_points=0),
     ],

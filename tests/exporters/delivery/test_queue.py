@@ -10,7 +10,8 @@ from opentelemetry.sdk.metrics.export import MetricExportResult
 
 from exporters.clickhouse import ClickHouseMetricExporter, ClickHouseWriter, SchemaOptions, connect
 from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWriter, RetryPolicy
-from exporters.otlp import OtlpPushOptions, create_push_exporter, decode_request, encode_metrics_data
+from exporters.otlp import OtlpPushOptions, create_push_exporter, encode_metrics_data
+from omni_core.otlp_decode import decode_request
 from omni_core.admission import Admission
 from omni_core.errors import StorageUnavailable
 

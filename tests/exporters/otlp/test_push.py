@@ -12,7 +12,8 @@ import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
-from exporters.otlp import OtlpGrpcMetricExporter, OtlpHttpMetricExporter, OtlpPushOptions, create_push_exporter, decode_request
+from exporters.otlp import OtlpGrpcMetricExporter, OtlpHttpMetricExporter, OtlpPushOptions, create_push_exporter
+from omni_core.otlp_decode import decode_request
 from omni_core.errors import ConfigError
 
 

@@ -1,13 +1,21 @@
 """OTLP ``ExportMetricsServiceRequest`` -> SDK ``MetricsData`` (with the project's extensions).
 
-The inverse of :mod:`._encode`, so that data from any OTLP client reaches the ClickHouse
+The inverse of the encoder in ``exporters.otlp``, so that data from any OTLP client reaches the ClickHouse
 writer in the same shape as the collectors' own data: number and histogram points are
 always the ``Flagged*`` subclasses (as the collectors produce them), summaries are
 :class:`~omni_core.datamodel.Summary`, an absent histogram ``min``/``max`` is NaN.
 
 Points that cannot be stored faithfully are not guessed at but rejected and counted, so the
 receiver can answer with an OTLP partial success: a metric without a name or without data,
-and a histogram whose bucket counts do not match its bounds.
+a histogram whose bucket counts do not match its bounds, and a point (or one of its
+exemplars) whose timestamp lies beyond what ClickHouse's ``DateTime64(9)`` holds
+(2262-04-11T23:47:16.854775807Z, 2**63 - 1 ns). Such a point would make the driver refuse the
+whole insert, and with it every good point batched beside it. A zero timestamp is kept, as
+the Collector keeps it (stored as the epoch); OTLP timestamps are unsigned, so none is negative.
+
+Why this lives on the ground floor: both the OTLP receiver (``collectors.otlp_receiver``)
+and the delivery spool (``exporters.delivery``, reading back what it wrote) turn OTLP into
+the SDK data model, and ``collectors`` and ``exporters`` may not import each other.
 """
 
 from __future__ import annotations
@@ -45,7 +53,10 @@ from omni_core.datamodel import (
     SummaryDataPoint,
 )
 
-__all__ = ["DecodedRequest", "decode_request", "decode_request_report"]
+__all__ = ["MAX_TIMESTAMP_NS", "DecodedRequest", "decode_request", "decode_request_report"]
+
+#: The last instant ClickHouse ``DateTime64(9)`` holds: 2262-04-11T23:47:16.854775807Z.
+MAX_TIMESTAMP_NS = 2**63 - 1
 
 #: At most this many distinct rejection reasons are kept for the error message.
 _MAX_REASONS = 5
@@ -125,10 +136,10 @@ def _decode_metric(pb_metric: metrics_pb2.Metric, report: DecodedRequest) -> Met
         )
         return None
     if kind == "gauge":
-        data: Any = Gauge(_number_points(container.data_points))
+        data: Any = Gauge(_number_points(pb_metric.name, container.data_points, report))
     elif kind == "sum":
         data = Sum(
-            _number_points(container.data_points),
+            _number_points(pb_metric.name, container.data_points, report),
             AggregationTemporality(container.aggregation_temporality),
             container.is_monotonic,
         )
@@ -139,20 +150,37 @@ def _decode_metric(pb_metric: metrics_pb2.Metric, report: DecodedRequest) -> Met
         data = Histogram(points, AggregationTemporality(container.aggregation_temporality))
     elif kind == "exponential_histogram":
         data = ExponentialHistogram(
-            _exponential_points(container.data_points),
+            _exponential_points(pb_metric.name, container.data_points, report),
             AggregationTemporality(container.aggregation_temporality),
         )
     else:
-        data = Summary(_summary_points(container.data_points))
+        data = Summary(_summary_points(pb_metric.name, container.data_points, report))
     if not data.data_points:
         return None
     report.accepted_data_points += len(data.data_points)
     return Metric(pb_metric.name, pb_metric.description, pb_metric.unit, data)
 
 
-def _number_points(pb_points: Any) -> list[FlaggedNumberDataPoint]:
-    points = []
+def _storable_points(name: str, pb_points: Any, report: DecodedRequest) -> list[Any]:
+    """``pb_points`` without those whose timestamps ClickHouse cannot hold (counted as rejected)."""
+    kept = []
     for p in pb_points:
+        exemplars = getattr(p, "exemplars", ())  # summaries have none
+        if (
+            p.time_unix_nano > MAX_TIMESTAMP_NS
+            or p.start_time_unix_nano > MAX_TIMESTAMP_NS
+            or (exemplars and any(e.time_unix_nano > MAX_TIMESTAMP_NS for e in exemplars))
+        ):
+            report.reject(1, f"metric {name!r}: timestamp after 2262-04-11T23:47:16.854775807Z "
+                             f"({max(p.time_unix_nano, p.start_time_unix_nano)} ns), beyond what the store holds")
+            continue
+        kept.append(p)
+    return kept
+
+
+def _number_points(name: str, pb_points: Any, report: DecodedRequest) -> list[FlaggedNumberDataPoint]:
+    points = []
+    for p in _storable_points(name, pb_points, report):
         value: int | float = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
         points.append(
             FlaggedNumberDataPoint(
@@ -165,7 +193,7 @@ def _number_points(pb_points: Any) -> list[FlaggedNumberDataPoint]:
 
 def _histogram_points(name: str, pb_points: Any, report: DecodedRequest) -> list[FlaggedHistogramDataPoint]:
     points = []
-    for p in pb_points:
+    for p in _storable_points(name, pb_points, report):
         bounds = list(p.explicit_bounds)
         counts = list(p.bucket_counts)
         if counts and len(counts) != len(bounds) + 1:
@@ -186,7 +214,7 @@ def _histogram_points(name: str, pb_points: Any, report: DecodedRequest) -> list
     return points
 
 
-def _exponential_points(pb_points: Any) -> list[ExponentialHistogramDataPoint]:
+def _exponential_points(name: str, pb_points: Any, report: DecodedRequest) -> list[ExponentialHistogramDataPoint]:
     return [
         ExponentialHistogramDataPoint(
             attributes=_attributes(p.attributes),
@@ -203,17 +231,17 @@ def _exponential_points(pb_points: Any) -> list[ExponentialHistogramDataPoint]:
             max=p.max if p.HasField("max") else math.nan,
             exemplars=_exemplars(p.exemplars),
         )
-        for p in pb_points
+        for p in _storable_points(name, pb_points, report)
     ]
 
 
-def _summary_points(pb_points: Any) -> list[SummaryDataPoint]:
+def _summary_points(name: str, pb_points: Any, report: DecodedRequest) -> list[SummaryDataPoint]:
     return [
         SummaryDataPoint(
             _attributes(p.attributes), p.start_time_unix_nano, p.time_unix_nano, p.count, p.sum,
             tuple(QuantileValue(q.quantile, q.value) for q in p.quantile_values), p.flags,
         )
-        for p in pb_points
+        for p in _storable_points(name, pb_points, report)
     ]
 
 

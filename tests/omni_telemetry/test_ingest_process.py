@@ -14,22 +14,39 @@ import pytest
 
 from exporters.clickhouse import ClickHouseWriter, SchemaOptions, apply_schema, connect
 from exporters.delivery import DeliveryOptions, DeliveryQueue, RetryPolicy
-from exporters.ingest import read_token_file
 from exporters.otlp import encode_metrics_data
+from exporter_fixtures import fixtures
 from omni_core.errors import ConfigError
+from omni_telemetry._ingest import read_token_file
 
 _RECEIVER = textwrap.dedent(
     """
     import sys
-    from exporters.delivery import DeliveryOptions, RetryPolicy
-    from exporters.ingest import run_ingest
+    from collectors.otlp_receiver import IngestOptions
+    from exporters.clickhouse import ClickHouseWriter, SchemaOptions, apply_schema, connect
+    from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWriter, RetryPolicy
+    from omni_telemetry._ingest import read_token_file, run_ingest
 
     port, dsn, spool, token_file = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-    run_ingest("127.0.0.1", port, dsn=dsn, token_file=token_file, shutdown_timeout_s=5, log_level="warning",
-               delivery=DeliveryOptions(name="ingest", spool_dir=spool, retry=RetryPolicy(0.01, 0.05)))
+
+    def open_writer():
+        client = connect(dsn)
+        apply_schema(client, SchemaOptions())
+        return ClickHouseWriter(client, SchemaOptions())
+
+    queue = DeliveryQueue(ReconnectingWriter(open_writer),
+                          DeliveryOptions(name="ingest", spool_dir=spool, retry=RetryPolicy(0.01, 0.05)))
+    options = IngestOptions(port=port, bearer_token=read_token_file(token_file), shutdown_timeout_s=8)
+    run_ingest(options, queue, log_level="warning")
     print("EXITED CLEANLY", flush=True)
     """
 )
+
+
+make_gauge_batch = fixtures.make_gauge_batch
+refused_dsn = fixtures.refused_dsn
+registry = fixtures.registry
+self_metrics = fixtures.self_metrics
 
 
 def _free_port() -> int:

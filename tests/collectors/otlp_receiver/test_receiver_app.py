@@ -25,15 +25,15 @@ from exporters.clickhouse import (
     connect,
     qualified,
 )
+from collectors.otlp_receiver import IngestOptions, create_ingest_app
 from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWriter, RetryPolicy
-from exporters.ingest import IngestSettings, create_ingest_app
 from exporters.otlp import OtlpHttpMetricExporter, encode_metrics_data, metrics_data_to_json
 
 FAST_RETRY = RetryPolicy(initial_interval_s=0.01, max_interval_s=0.05)
 SLOW_RETRY = RetryPolicy(initial_interval_s=60.0, max_interval_s=60.0)
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 TOKEN = "t0k3n-for-tests"
-SMALL = IngestSettings(max_body_bytes=256 * 1024, max_decompressed_bytes=1024 * 1024)
+SMALL = IngestOptions(max_body_bytes=256 * 1024, max_decompressed_bytes=1024 * 1024)
 
 
 @pytest.fixture
@@ -137,8 +137,8 @@ BAD_REQUESTS = [
 def test_bad_requests_get_their_status_and_lose_nothing_already_accepted(chdb_store, queue_into, serve,
                                                                           make_gauge_batch, registry):
     queue = queue_into(chdb_store.writer())
-    settings = IngestSettings(max_body_bytes=256 * 1024, max_decompressed_bytes=1024 * 1024, bearer_token=TOKEN)
-    url = serve(create_ingest_app(queue, settings, registry=registry))
+    options = IngestOptions(max_body_bytes=256 * 1024, max_decompressed_bytes=1024 * 1024, bearer_token=TOKEN)
+    url = serve(create_ingest_app(queue, options, registry=registry))
     auth = {"Authorization": f"Bearer {TOKEN}"}
     good = encode_metrics_data(make_gauge_batch(20, batch=0)).SerializeToString()
     assert _post(url, good, auth).status_code == 200
@@ -184,24 +184,6 @@ def test_body_without_content_length_is_cut_off_at_the_bound(chdb_store, queue_i
     assert httpx.post(f"{url}/v1/metrics", content=b"", headers=PROTOBUF, timeout=30).status_code == 200
 
 
-def test_more_concurrent_requests_than_allowed_get_429(chdb_store, queue_into, serve, make_gauge_batch, registry):
-    queue = queue_into(chdb_store.writer())
-    url = serve(create_ingest_app(queue, IngestSettings(max_concurrent_requests=1, retry_after_s=2), registry=registry))
-    address = urlparse(url)
-    with socket.create_connection((address.hostname, address.port)) as slow:
-        # A client that announced 1000 bytes and sent 10 holds the only slot while it dawdles.
-        slow.sendall(b"POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-                     b"Content-Length: 1000\r\n\r\n" + b"\0" * 10)
-        busy = _post(url, encode_metrics_data(make_gauge_batch(1)).SerializeToString())
-        for _ in range(200):
-            if busy.status_code == 429:
-                break
-            busy = _post(url, encode_metrics_data(make_gauge_batch(1)).SerializeToString())
-        assert busy.status_code == 429
-        assert busy.headers["retry-after"] == "2"
-        assert _status(busy).code == code_pb2.RESOURCE_EXHAUSTED
-
-
 def test_full_buffer_with_storage_down_answers_503_with_retry_after(refused_dsn, queue_into, serve, make_gauge_batch,
                                                                     registry, wait_for):
     down = ReconnectingWriter(lambda: ClickHouseWriter(connect(refused_dsn), SchemaOptions()))
@@ -230,6 +212,17 @@ def test_metrics_endpoint_serves_the_ingest_counters(chdb_store, queue_into, ser
     _post(url, b"\xff", {"Content-Type": "text/plain"})
     text = httpx.get(f"{url}/metrics/", timeout=10).text
     assert 'omni_ingest_requests_total{code="415"} 1.0' in text
+
+
+def test_metrics_endpoint_needs_the_token_when_one_is_set(chdb_store, queue_into, serve, registry):
+    options = IngestOptions(bearer_token=TOKEN)
+    url = serve(create_ingest_app(queue_into(chdb_store.writer()), options, registry=registry))
+    refused = httpx.get(f"{url}/metrics/", timeout=10)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert "omni_ingest" not in refused.text
+    assert httpx.get(f"{url}/metrics/", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+    allowed = httpx.get(f"{url}/metrics/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    assert allowed.status_code == 200 and "omni_ingest_requests_total" in allowed.text
 
 
 # ---- equivalence with the direct write ---------------------------------------------------
