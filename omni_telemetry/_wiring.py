@@ -86,7 +86,10 @@ def delivery_options(settings: OmniSettings, name: str) -> "DeliveryOptions":
         max_memory_points=settings.queue_max_samples,
         spool_dir=str(Path(settings.spool_dir) / name) if settings.spool_dir else None,
         max_spool_bytes=settings.spool_max_bytes,
-        retry=RetryPolicy(settings.retry_initial_s, max(settings.retry_max_s, settings.retry_initial_s)),
+        retry=RetryPolicy(settings.retry_initial_s, settings.retry_max_s),
+        max_memory_bytes=settings.queue_max_bytes,
+        batch_max_points=settings.batch_max_samples,
+        batch_max_age_s=settings.batch_max_age_s,
     )
 
 

@@ -111,11 +111,16 @@ class OmniSettings(BaseSettings):
     otlp_insecure: bool = False
 
     # delivery
-    queue_max_samples: int = Field(default=2_000_000, gt=0, description="samples held in memory while the sink is down")
+    queue_max_samples: int = Field(default=1_000_000, gt=0, description="samples held in memory while the sink is down")
     spool_dir: str | None = Field(default=None, description="on-disk spool that survives restarts; off when unset")
     spool_max_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
     retry_initial_s: float = Field(default=5.0, gt=0)
     retry_max_s: float = Field(default=30.0, gt=0)
+    # delivery: byte bound and coalescing of queued batches into large inserts (exporters.delivery)
+    queue_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0,
+                                 description="estimated bytes held in memory; bounds batches with fat attributes")
+    batch_max_samples: int = Field(default=200_000, gt=0, description="merge queued batches into inserts of up to this many samples")
+    batch_max_age_s: float = Field(default=10.0, ge=0, description="insert what is queued once its oldest batch waited this long")
 
     # ingest (OTLP/HTTP receiver)
     ingest_host: str = "127.0.0.1"
