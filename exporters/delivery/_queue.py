@@ -178,7 +178,6 @@ class DeliveryQueue(MetricExporter):
         self._stop = False
         self._wake = False
         self._flush_requested = False
-        self._tried_sink = False
         self._spool: Spool | None = None
         if options.spool_dir is not None:
             self._spool = Spool(options.spool_dir)
@@ -531,9 +530,6 @@ class DeliveryQueue(MetricExporter):
                 waited = time.monotonic() - self._memory[0].accepted_at
                 due = (
                     self._flush_requested or self._closed or self._urgent > 0 or self._memory[0].alone
-                    # The first batch goes at once: it opens the connection (chDB takes seconds),
-                    # so a shutdown soon after start need not, and a broken store shows at once.
-                    or not self._tried_sink
                     or self._memory_points >= options.batch_max_points
                     or self._memory_points >= options.max_memory_points
                     or self._memory_bytes >= options.max_memory_bytes // 2
@@ -579,7 +575,6 @@ class DeliveryQueue(MetricExporter):
                     return True
             result = self._attempt(group, metrics_data)
             with self._cond:
-                self._tried_sink = True
                 if group.settled:
                     if result.outcome is WriteOutcome.STORED and group.spool_entry is not None and self._spool:
                         self._spool.remove(group.spool_entry)
@@ -644,8 +639,9 @@ class DeliveryQueue(MetricExporter):
         """The store refused the data: quarantine it beside the spool (or drop it) and count it."""
         limit = self._options.max_spool_bytes // 10
         quarantined = False
-        if self._spool is not None and self._quarantine_bytes + group.size <= limit:
-            entry = group.spool_entry
+        entry = group.spool_entry
+        size = entry.size_bytes if entry is not None else group.size
+        if self._spool is not None and self._quarantine_bytes + size <= limit:
             try:
                 path = self._spool.quarantine(group.token, group.points, group.metrics_data, entry)
                 quarantined = True
