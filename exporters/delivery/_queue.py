@@ -392,6 +392,8 @@ class DeliveryQueue(MetricExporter):
             return OfferResult(Admission.UNAVAILABLE, self.retry_after_s, "storage is unavailable and the spool refused the batch")
         with self._cond:
             self._add_spooled(_Group(batch_id, points, 0, None, spool_entry=entry))
+            self._spool_points += points
+            self._spool_bytes += entry.size_bytes
             self._metrics.batches_spooled.labels(self._options.name).inc()
             self._enforce_spool_bound()
             self._publish_depth()
@@ -473,9 +475,7 @@ class DeliveryQueue(MetricExporter):
         return True
 
     def _add_spooled(self, group: _Group) -> None:
-        """Queue a spooled group for delivery; its data is re-read from disk when its turn comes."""
-        if group.spool_entry is None:
-            self._spool_points += group.points
+        """Queue a group already on disk for delivery; its data is re-read from there when its turn comes."""
         group.metrics_data = None
         self._spooled.append(group)
 

@@ -55,6 +55,7 @@ def test_durable_offer_while_the_store_fails_answers_spooled_with_the_batch_on_d
         answer = queue.offer(make_gauge_batch(12, batch=1), durable=True)
         assert answer.admission is Admission.SPOOLED
         assert _spooled_points(spool_dir) == 15
+        assert queue.status().spool_points == 15  # and the bound sees it
     finally:
         queue.shutdown(timeout_millis=50)
 
