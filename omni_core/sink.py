@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
-__all__ = ["BatchSink", "MetricExporterSink", "WriteOutcome", "WriteResult"]
+__all__ = ["STORED", "BatchSink", "MetricExporterSink", "WriteOutcome", "WriteResult"]
 
 
 class WriteOutcome(Enum):
@@ -41,6 +41,7 @@ class WriteResult:
 
 
 STORED = WriteResult(WriteOutcome.STORED)
+"""The answer of every successful write (it carries nothing else)."""
 
 
 @runtime_checkable
