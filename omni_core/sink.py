@@ -48,7 +48,7 @@ STORED = WriteResult(WriteOutcome.STORED)
 class BatchSink(Protocol):
     """Stores a batch idempotently: the same ``insert_token`` twice stores the batch once.
 
-    ``write`` answers instead of raising for any failure it can classify; the queue treats
+    ``write_batch`` answers instead of raising for any failure it can classify; the queue treats
     an exception escaping it as a bug and the batch as refused (so it cannot stall the queue).
     """
 
