@@ -38,7 +38,9 @@ class ExporterMetrics:
         )
         self.samples_dropped = Counter(
             "omni_exporter_samples_dropped",
-            "Data points lost: evicted by the queue/spool bound, refused by the sink, or unsaved at shutdown.",
+            "Data points not stored, by reason: queue_full / spool_full (evicted by a bound), quarantined (refused "
+            "by the store as data, kept in the spool's quarantine/), refused (the same, without room to keep it), "
+            "corrupt (an unreadable spool file), shutdown (neither delivered nor spooled at shutdown).",
             ["sink", "reason"],
             registry=registry,
         )

@@ -140,7 +140,7 @@ class OmniSettings(BaseSettings):
     otlp_insecure: bool = False
 
     # delivery
-    queue_max_samples: int = Field(default=500_000, gt=0, description="samples held in memory while the sink is down")
+    queue_max_samples: int = Field(default=1_000_000, gt=0, description="samples held in memory while the sink is down")
     spool_dir: str | None = Field(default=None, description="on-disk spool that survives restarts; off when unset")
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     retry_initial_s: float = Field(default=5.0, gt=0)
@@ -150,6 +150,11 @@ class OmniSettings(BaseSettings):
     shutdown_timeout_s: float = Field(
         default=20.0, gt=0, description="on SIGTERM/SIGINT: time to deliver what is queued before spooling the rest"
     )
+    # delivery: byte bound and coalescing of queued batches into large inserts (exporters.delivery)
+    queue_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0,
+                                 description="estimated bytes held in memory; bounds batches with fat attributes")
+    batch_max_samples: int = Field(default=200_000, gt=0, description="merge queued batches into inserts of up to this many samples")
+    batch_max_age_s: float = Field(default=10.0, ge=0, description="insert what is queued once its oldest batch waited this long")
 
     # ingest (OTLP/HTTP receiver)
     ingest_host: str = "127.0.0.1"
@@ -245,6 +250,9 @@ class OmniSettings(BaseSettings):
                 multiplier=self.retry_multiplier,
                 jitter=self.retry_jitter,
             ),
+            max_memory_bytes=self.queue_max_bytes,
+            batch_max_points=self.batch_max_samples,
+            batch_max_age_s=self.batch_max_age_s,
         )
 
     def ingest_options(self) -> "IngestOptions":

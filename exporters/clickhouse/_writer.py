@@ -17,15 +17,19 @@ from clickhouse_connect.driver.insert import InsertContext
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from omni_core.errors import StorageError
+from omni_core.sink import STORED, WriteResult
 
 from ._attributes import SortedMapCache
-from ._columns import to_columns
+from ._columns import ColumnSet, to_columns
 from ._connect import engine_lock
-from ._failures import storage_failure
+from ._failures import storage_failure, write_outcome
 from ._options import MetricKind, SchemaOptions, qualified
 from ._schema import expected_columns
 
 __all__ = ["ClickHouseWriter", "WriteReport"]
+
+#: Column positions of StartTimeUnix and TimeUnix, the same in every metric table.
+_TIME_COLUMNS = (12, 13)
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,26 @@ class ClickHouseWriter:
             except (AttributeError, TypeError, ValueError) as exc:
                 # Retrying cannot help a batch whose points do not have the SDK's shape.
                 raise StorageError(f"the batch cannot be stored: a data point is malformed ({exc!r})") from exc
+            _check_time_range(tables, seconds=self._options.generation != "classic")
             with engine_lock(self._client):
                 for kind in MetricKind:
                     batch = tables.get(kind)
                     if batch is not None and batch.rows:
                         rows[qualified(self._options, kind)] = self._insert(kind, batch.columns, batch.rows, insert_token)
         return WriteReport(rows, skipped)
+
+    def write_batch(self, metrics_data: MetricsData, *, insert_token: str) -> WriteResult:
+        """:class:`~omni_core.sink.BatchSink`: :meth:`write`, answered as an outcome instead of raised.
+
+        An outage, a full disk or the server's own setup (missing table, rejected password)
+        is RETRY; a refusal of the data itself (a value its column cannot hold, a malformed
+        point) is REFUSED, so the queue sets the batch aside instead of retrying it forever.
+        """
+        try:
+            self.write(metrics_data, insert_token=insert_token)
+        except StorageError as exc:
+            return WriteResult(write_outcome(exc), str(exc))
+        return STORED
 
     def _insert(self, kind: MetricKind, columns: list, row_count: int, insert_token: str | None) -> int:
         context = None
@@ -118,3 +136,23 @@ class ClickHouseWriter:
         if insert_token:
             settings["insert_deduplication_token"] = f"{insert_token}:{kind.value}"
         return settings
+
+
+def _check_time_range(tables: Mapping[MetricKind, ColumnSet], *, seconds: bool) -> None:
+    """Refuse a batch with a timestamp its column cannot hold, before any table is written.
+
+    Checked up front rather than left to the driver, whose encoding error comes only after
+    the tables before it were inserted: refused here, nothing of the batch is stored, so the
+    queue may retry its other parts alone without storing anything twice.
+    """
+    limit = 2**32 if seconds else 2**63  # DateTime (seconds, UInt32) or DateTime64(9) (Int64 nanoseconds)
+    for kind, batch in tables.items():
+        for index in _TIME_COLUMNS:
+            column = batch.columns[index]
+            if column and (min(column) < 0 or max(column) >= limit):
+                bad = next(v for v in column if v < 0 or v >= limit)
+                name = "StartTimeUnix" if index == 12 else "TimeUnix"
+                raise StorageError(
+                    f"a {kind.value} point has {name} {bad}{' s' if seconds else ' ns'}, outside what ClickHouse "
+                    "can store (1970 to 2106 in seconds, to 2262 in nanoseconds); the batch is refused as data"
+                )

@@ -1,7 +1,7 @@
-"""Delivery that survives outages: a bounded queue with retries and an on-disk spool."""
+"""Delivery that survives outages: a bounded, coalescing queue with retries and an on-disk spool."""
 
 from ._options import DeliveryOptions, RetryPolicy
-from ._queue import DeliveryQueue, DeliveryStatus, TokenWriter
+from ._queue import DeliveryQueue, DeliveryStatus, group_token
 from ._reconnecting import ReconnectingWriter
 from ._spool import Spool, SpoolCorrupt, SpoolEntry
 
@@ -14,5 +14,5 @@ __all__ = [
     "Spool",
     "SpoolCorrupt",
     "SpoolEntry",
-    "TokenWriter",
+    "group_token",
 ]

@@ -1,9 +1,15 @@
-"""How long to wait between attempts, how much to hold, and where to keep the overflow.
+"""How long to wait between attempts, how much to hold, how large an insert, where the overflow goes.
 
-Defaults follow the OpenTelemetry Collector's exporterhelper (``retry_on_failure``: first
-wait 5 s, growing by 1.5 up to 30 s, randomised by ±50 %), except that there is no maximum
-elapsed time: a sink that is down keeps its data waiting until the bounds below evict it,
-because giving up after five minutes would make the spool pointless.
+Retry defaults follow the OpenTelemetry Collector's exporterhelper (``retry_on_failure``:
+first wait 5 s, growing by 1.5 up to 30 s, randomised by ±50 %), except that there is no
+maximum elapsed time: a sink that is down keeps its data waiting until the bounds below
+evict it, because giving up after five minutes would make the spool pointless.
+
+Coalescing follows the Collector's batch processor: queued batches are merged into one
+insert when they reach ``batch_max_points`` or the oldest has waited ``batch_max_age_s``,
+whichever comes first. Few large inserts keep ClickHouse's parts large, so its background
+merges rewrite each row a few times instead of dozens; the price is freshness (data is
+visible after at most the age).
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ class RetryPolicy:
     jitter: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.initial_interval_s < 0 or self.max_interval_s < self.initial_interval_s:
+        if self.initial_interval_s < 0:
+            raise ConfigError(f"must not be negative, got {self.initial_interval_s}", field="retry_initial_s")
+        if self.max_interval_s < self.initial_interval_s:
             raise ConfigError(
-                f"need 0 <= initial ({self.initial_interval_s}) <= max ({self.max_interval_s}) seconds",
+                f"the first wait ({self.initial_interval_s:g} s) is longer than the longest wait, retry_max_s "
+                f"({self.max_interval_s:g} s); lower retry_initial_s or raise retry_max_s",
                 field="retry_initial_s",
             )
         if self.multiplier < 1:
@@ -48,29 +57,38 @@ class RetryPolicy:
 class DeliveryOptions:
     """Bounds of a :class:`~exporters.delivery.DeliveryQueue`.
 
-    ``max_memory_points``: data points held in memory. Beyond it the oldest batches move to
-    ``spool_dir`` when one is set, or are dropped (and counted) when not.
+    ``max_memory_points`` / ``max_memory_bytes``: what memory holds (bytes estimated from
+    the strings and values a batch carries). Beyond either, the oldest batches move to
+    ``spool_dir`` when one is set, or are dropped (and counted) when not. The default is
+    about what one writer flushes to chDB within the default shutdown budget, so a SIGTERM
+    with a healthy store loses nothing.
     ``max_spool_bytes``: size of the spool on disk; beyond it the oldest spooled batches are
-    dropped (and counted). ``max_error_attempts``: attempts for a batch the sink refuses
-    outright (a statement error, not an outage) before it is dropped, so one poisoned batch
-    cannot block everything behind it. ``attempt_timeout_s`` is handed to SDK exporters.
-    ``name`` labels the queue's metrics and log lines.
+    dropped (and counted). Batches the store refuses as data go to ``quarantine/`` in the
+    spool while it holds less than a tenth of ``max_spool_bytes``, and are dropped beyond.
+    ``batch_max_points`` / ``batch_max_age_s``: coalescing (see the module docstring).
+    ``attempt_timeout_s`` is handed to SDK exporters. ``name`` labels metrics and log lines.
     """
 
     name: str = "clickhouse"
-    max_memory_points: int = 500_000
+    max_memory_points: int = 1_000_000
+    max_memory_bytes: int = 512 * 1024 * 1024
     spool_dir: Path | str | None = None
     max_spool_bytes: int = 512 * 1024 * 1024
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_error_attempts: int = 5
+    batch_max_points: int = 200_000
+    batch_max_age_s: float = 10.0
     attempt_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.max_memory_points < 1:
             raise ConfigError(f"must be at least 1, got {self.max_memory_points}", field="queue_max_samples")
+        if self.max_memory_bytes < 1:
+            raise ConfigError(f"must be at least 1, got {self.max_memory_bytes}", field="queue_max_bytes")
         if self.max_spool_bytes < 1:
             raise ConfigError(f"must be at least 1, got {self.max_spool_bytes}", field="spool_max_bytes")
-        if self.max_error_attempts < 1:
-            raise ConfigError(f"must be at least 1, got {self.max_error_attempts}", field="delivery.max_error_attempts")
+        if self.batch_max_points < 1:
+            raise ConfigError(f"must be at least 1, got {self.batch_max_points}", field="batch_max_samples")
+        if self.batch_max_age_s < 0:
+            raise ConfigError(f"must not be negative, got {self.batch_max_age_s}", field="batch_max_age_s")
         if self.attempt_timeout_s <= 0:
-            raise ConfigError(f"must be positive, got {self.attempt_timeout_s}", field="delivery.attempt_timeout_s")
+            raise ConfigError(f"must be positive, got {self.attempt_timeout_s}", field="otlp_timeout_s")

@@ -2,44 +2,47 @@
 
 Why: a receiver or scraper must start, accept and spool even while ClickHouse is down, and
 a client whose server restarted must be replaced rather than retried forever. The queue
-calls ``write``; this opens the real writer when needed and forgets it on unavailability.
+calls ``write_batch``; this opens the real writer when needed and forgets it after a
+failure worth retrying.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from omni_core.errors import StorageUnavailable
-
-from ._queue import TokenWriter
+from omni_core.errors import OmniError
+from omni_core.sink import BatchSink, WriteOutcome, WriteResult
 
 __all__ = ["ReconnectingWriter"]
 
 
 class ReconnectingWriter:
-    """``write`` through ``open_writer()``'s result, calling it again after ``StorageUnavailable``.
+    """A :class:`~omni_core.sink.BatchSink` writing through ``open_writer()``'s result.
 
-    ``open_writer`` connects (and may apply the schema); it raises ``StorageUnavailable``
-    while the storage cannot be reached, which the delivery queue retries like any outage.
+    ``open_writer`` connects (and may apply the schema). Failing to open is never the
+    data's fault, so any error it raises answers RETRY; so does the opened writer's RETRY,
+    after which the next write opens a fresh one.
     """
 
-    def __init__(self, open_writer: Callable[[], TokenWriter]) -> None:
+    def __init__(self, open_writer: Callable[[], BatchSink]) -> None:
         self._open_writer = open_writer
-        self._writer: TokenWriter | None = None
+        self._writer: BatchSink | None = None
         self._lock = threading.Lock()
 
-    def write(self, metrics_data: MetricsData, *, insert_token: str | None = None) -> Any:
+    def write_batch(self, metrics_data: MetricsData, *, insert_token: str) -> WriteResult:
         with self._lock:
             if self._writer is None:
-                self._writer = self._open_writer()
+                try:
+                    self._writer = self._open_writer()
+                except OmniError as exc:
+                    return WriteResult(WriteOutcome.RETRY, f"cannot open the store: {exc}")
             writer = self._writer
-        try:
-            return writer.write(metrics_data, insert_token=insert_token)
-        except StorageUnavailable:
+        result = writer.write_batch(metrics_data, insert_token=insert_token)
+        if result.outcome is WriteOutcome.RETRY:
             with self._lock:
                 if self._writer is writer:
                     self._writer = None
-            raise
+        return result

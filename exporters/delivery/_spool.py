@@ -8,7 +8,10 @@ number of data points (what dropping it costs) and the batch id (the insert toke
 ``00000000000000000042-1500-<uuid>.otlp``.
 
 A lock file keeps two processes from draining the same directory (both would deliver every
-batch); the kernel releases it when its holder dies, even by SIGKILL.
+batch); the kernel releases it when its holder dies, even by SIGKILL. A write that fails
+(a full disk) removes its partial ``.incoming-*`` file at once; opening removes any left by
+a crash. Batches the store refused as data are moved to ``quarantine/`` inside the
+directory, for an operator to inspect; they are never replayed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import fcntl
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +60,11 @@ class Spool:
         self.directory = Path(directory)
         self._lock_fd: int | None = None
         self._next_seq = 0
+        self._seq_lock = threading.Lock()
+
+    @property
+    def quarantine_directory(self) -> Path:
+        return self.directory / "quarantine"
 
     def open(self) -> list[SpoolEntry]:
         """Lock the directory and list what a previous run left, oldest first."""
@@ -95,23 +104,39 @@ class Spool:
             self._lock_fd = None
 
     def write(self, batch_id: str, points: int, metrics_data: MetricsData) -> SpoolEntry:
-        """Persist one batch durably; raises ``OSError`` when the disk refuses."""
+        """Persist one batch durably; raises ``OSError`` (leaving nothing behind) when the disk refuses.
+
+        Safe to call from several threads: each write gets its own sequence number and file.
+        """
         payload = encode_metrics_data(metrics_data).SerializeToString()
-        seq = self._next_seq
-        self._next_seq += 1
+        with self._seq_lock:
+            seq = self._next_seq
+            self._next_seq += 1
         final = self.directory / f"{seq:020d}-{points}-{batch_id}.otlp"
-        temporary = self.directory / f"{_TMP_PREFIX}{final.name}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(temporary, final)
+        _write_durably(final, payload)
         self._fsync_directory()
         return SpoolEntry(seq, batch_id, points, len(payload), final)
+
+    def quarantine(self, batch_id: str, points: int, metrics_data: MetricsData | None,
+                   entry: SpoolEntry | None) -> Path:
+        """Set a refused batch aside under ``quarantine/``: move its spool file, or write it there."""
+        target_dir = self.quarantine_directory
+        target_dir.mkdir(exist_ok=True)
+        if entry is not None:
+            target = target_dir / entry.path.name
+            os.rename(entry.path, target)
+        else:
+            assert metrics_data is not None
+            target = target_dir / f"{batch_id}-{points}.otlp"
+            _write_durably(target, encode_metrics_data(metrics_data).SerializeToString())
+        self._fsync_directory()
+        return target
+
+    def quarantine_bytes(self) -> int:
+        directory = self.quarantine_directory
+        if not directory.is_dir():
+            return 0
+        return sum(path.stat().st_size for path in directory.iterdir() if path.is_file())
 
     def read(self, entry: SpoolEntry) -> MetricsData:
         try:
@@ -130,3 +155,21 @@ class Spool:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _write_durably(final: Path, payload: bytes) -> None:
+    """Write to a temporary name, fsync, rename: ``final`` is complete or absent, never partial."""
+    temporary = final.with_name(f"{_TMP_PREFIX}{final.name}")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

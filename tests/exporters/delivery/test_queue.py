@@ -13,7 +13,8 @@ from exporters.delivery import DeliveryOptions, DeliveryQueue, ReconnectingWrite
 from exporters.otlp import OtlpPushOptions, create_push_exporter, encode_metrics_data
 from omni_core.otlp_decode import decode_request
 from omni_core.admission import Admission
-from omni_core.errors import StorageUnavailable
+from omni_core.sink import WriteOutcome, WriteResult
+
 
 FAST_RETRY = RetryPolicy(initial_interval_s=0.01, max_interval_s=0.05, multiplier=1.5, jitter=0.5)
 #: Long enough that a failing batch is reliably still waiting when the test looks.
@@ -45,8 +46,9 @@ def _stored_batches(store) -> list[str]:
     return [row[0] for row in store.client.query(f"SELECT DISTINCT Attributes['batch'] AS b FROM {table} ORDER BY b").result_rows]
 
 
-def test_every_batch_reaches_the_writer(chdb_store, make_gauge_batch, self_metrics, registry):
-    queue = DeliveryQueue(chdb_store.writer(), DeliveryOptions(retry=FAST_RETRY), metrics=self_metrics)
+def test_queued_batches_are_merged_into_one_insert(chdb_store, make_gauge_batch, self_metrics, registry):
+    queue = DeliveryQueue(chdb_store.writer(), DeliveryOptions(retry=FAST_RETRY, batch_max_age_s=3600),
+                          metrics=self_metrics)
     try:
         for i in range(4):
             assert queue.export(make_gauge_batch(25, batch=i)) is MetricExportResult.SUCCESS
@@ -54,12 +56,13 @@ def test_every_batch_reaches_the_writer(chdb_store, make_gauge_batch, self_metri
     finally:
         queue.shutdown()
     assert chdb_store.rows() == 100
-    assert registry.get_sample_value("omni_exporter_batches_written_total", {"sink": "clickhouse"}) == 4
+    assert _stored_batches(chdb_store) == ["0", "1", "2", "3"]
+    assert registry.get_sample_value("omni_exporter_batches_written_total", {"sink": "clickhouse"}) == 1
     assert registry.get_sample_value("omni_exporter_samples_written_total", {"sink": "clickhouse"}) == 100
 
 
 def test_sdk_exporter_sink_is_driven_through_export(chdb_store, make_gauge_batch, self_metrics):
-    queue = DeliveryQueue(ClickHouseMetricExporter(chdb_store.writer()), DeliveryOptions(retry=FAST_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(ClickHouseMetricExporter(chdb_store.writer()), DeliveryOptions(batch_max_age_s=0, retry=FAST_RETRY), metrics=self_metrics)
     try:
         queue.export(make_gauge_batch(7))
         assert queue.force_flush(20_000)
@@ -71,7 +74,7 @@ def test_sdk_exporter_sink_is_driven_through_export(chdb_store, make_gauge_batch
 def test_outage_batches_wait_then_arrive_exactly_once(chdb_store, refused_dsn, make_gauge_batch, self_metrics,
                                                       registry, wait_for):
     sink = _SwitchableStore(refused_dsn, chdb_store)
-    queue = DeliveryQueue(sink.writer, DeliveryOptions(retry=FAST_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(sink.writer, DeliveryOptions(batch_max_age_s=0, retry=FAST_RETRY), metrics=self_metrics)
     try:
         for i in range(5):
             queue.export(make_gauge_batch(10, batch=i))
@@ -92,7 +95,7 @@ def test_outage_overflow_spools_to_disk_then_arrives_exactly_once(chdb_store, re
                                                                   self_metrics, registry, wait_for):
     spool_dir = tmp_path / "spool"
     sink = _SwitchableStore(refused_dsn, chdb_store)
-    options = DeliveryOptions(max_memory_points=10, spool_dir=spool_dir, retry=FAST_RETRY)
+    options = DeliveryOptions(batch_max_age_s=0, max_memory_points=10, spool_dir=spool_dir, retry=FAST_RETRY)
     queue = DeliveryQueue(sink.writer, options, metrics=self_metrics)
     try:
         for i in range(6):
@@ -114,7 +117,7 @@ def test_outage_overflow_spools_to_disk_then_arrives_exactly_once(chdb_store, re
 def test_memory_bound_without_spool_drops_oldest_and_counts_their_samples(chdb_store, refused_dsn, make_gauge_batch,
                                                                            self_metrics, registry, wait_for):
     sink = _SwitchableStore(refused_dsn, chdb_store)
-    queue = DeliveryQueue(sink.writer, DeliveryOptions(max_memory_points=25, retry=SLOW_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(sink.writer, DeliveryOptions(batch_max_age_s=0, max_memory_points=25, retry=SLOW_RETRY), metrics=self_metrics)
     try:
         queue.export(make_gauge_batch(10, batch=0))
         wait_for(lambda: _retried(registry) >= 1, what="batch 0 failing")
@@ -136,7 +139,7 @@ def test_spool_bound_drops_oldest_spooled_batches(chdb_store, refused_dsn, make_
     spool_dir = tmp_path / "spool"
     sink = _SwitchableStore(refused_dsn, chdb_store)
     one_batch = len(encode_metrics_data(make_gauge_batch(10, batch=1)).SerializeToString())
-    options = DeliveryOptions(max_memory_points=1, spool_dir=spool_dir, max_spool_bytes=3 * one_batch + one_batch // 2,
+    options = DeliveryOptions(batch_max_age_s=0, max_memory_points=1, spool_dir=spool_dir, max_spool_bytes=3 * one_batch + one_batch // 2,
                               retry=SLOW_RETRY)
     queue = DeliveryQueue(sink.writer, options, metrics=self_metrics)
     try:
@@ -153,7 +156,7 @@ def test_spool_bound_drops_oldest_spooled_batches(chdb_store, refused_dsn, make_
     assert _stored_batches(chdb_store) == ["0", "4", "5"]
 
 
-def test_retry_after_an_ambiguous_failure_stores_the_batch_once(chdb_store, make_gauge_batch, self_metrics):
+def test_retry_after_an_ambiguous_failure_stores_the_batch_once(chdb_store, make_gauge_batch, self_metrics, reorder):
     class LandsThenLosesTheAnswer:
         """The first write reaches ClickHouse, but the caller sees a connection failure."""
 
@@ -161,15 +164,17 @@ def test_retry_after_an_ambiguous_failure_stores_the_batch_once(chdb_store, make
             self.writer = writer
             self.calls = 0
 
-        def write(self, metrics_data, *, insert_token=None):
+        def write_batch(self, metrics_data, *, insert_token):
             self.calls += 1
-            report = self.writer.write(metrics_data, insert_token=insert_token)
             if self.calls == 1:
-                raise StorageUnavailable("connection reset while reading the answer")
-            return report
+                self.writer.write(metrics_data, insert_token=insert_token)
+                return WriteResult(WriteOutcome.RETRY, "connection reset while reading the answer")
+            # Same rows in another order: ClickHouse's content hash differs, so only the
+            # token can recognise the retry (no token, or a new one, stores the rows twice).
+            return self.writer.write_batch(reorder(metrics_data), insert_token=insert_token)
 
     sink = LandsThenLosesTheAnswer(chdb_store.writer())
-    queue = DeliveryQueue(sink, DeliveryOptions(retry=FAST_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(sink, DeliveryOptions(batch_max_age_s=0, retry=FAST_RETRY), metrics=self_metrics)
     try:
         queue.export(make_gauge_batch(12))
         assert queue.force_flush(20_000)
@@ -187,33 +192,35 @@ def test_without_a_token_the_same_batch_would_be_stored_twice(chdb_store, make_g
     assert chdb_store.rows() == 24
 
 
-def test_batch_the_sink_refuses_is_dropped_after_bounded_attempts(chdb_store, make_gauge_batch, self_metrics,
-                                                                  registry, wait_for):
-    # A real statement error: the database does not exist (an outage would be retried forever).
+def test_a_store_without_the_tables_is_retried_not_dropped(chdb_store, make_gauge_batch, self_metrics,
+                                                           registry, wait_for):
+    # A setup error (the database does not exist): fixing the server makes the batch storable.
     missing = ClickHouseWriter(chdb_store.client, SchemaOptions(database="no_such_database"))
-    queue = DeliveryQueue(missing, DeliveryOptions(retry=FAST_RETRY, max_error_attempts=3), metrics=self_metrics)
+    queue = DeliveryQueue(missing, DeliveryOptions(batch_max_age_s=0, retry=FAST_RETRY), metrics=self_metrics)
     try:
         queue.export(make_gauge_batch(9))
-        wait_for(lambda: _dropped(registry, "refused") == 9, what="the refused batch to be dropped")
-        assert queue.status().pending_points == 0
-        assert queue.sink_available
+        wait_for(lambda: _retried(registry) >= 3, what="repeated attempts")
+        assert queue.status().pending_points == 9
+        assert not queue.sink_available
     finally:
-        queue.shutdown()
+        queue.shutdown(timeout_millis=50)
+    assert _dropped(registry, "refused") == 0 and _dropped(registry, "quarantined") == 0
+    assert _dropped(registry, "shutdown") == 9
 
 
 def test_shutdown_spools_the_rest_and_the_next_queue_delivers_it(chdb_store, refused_dsn, make_gauge_batch, tmp_path,
                                                                  self_metrics, wait_for, registry):
     spool_dir = tmp_path / "spool"
     sink = _SwitchableStore(refused_dsn, chdb_store)
-    queue = DeliveryQueue(sink.writer, DeliveryOptions(spool_dir=spool_dir, retry=SLOW_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(sink.writer, DeliveryOptions(batch_max_age_s=0, spool_dir=spool_dir, retry=SLOW_RETRY), metrics=self_metrics)
     for i in range(3):
         queue.export(make_gauge_batch(10, batch=i))
     wait_for(lambda: _retried(registry) >= 1, what="a failed attempt")
     queue.shutdown(timeout_millis=100)
     assert queue.export(make_gauge_batch(1)) is MetricExportResult.FAILURE
-    assert len(list(spool_dir.glob("*.otlp"))) == 3
+    assert sum(int(path.name.split("-")[1]) for path in spool_dir.glob("*.otlp")) == 30
 
-    replay = DeliveryQueue(chdb_store.writer(), DeliveryOptions(spool_dir=spool_dir, retry=FAST_RETRY),
+    replay = DeliveryQueue(chdb_store.writer(), DeliveryOptions(batch_max_age_s=0, spool_dir=spool_dir, retry=FAST_RETRY),
                            metrics=self_metrics)
     try:
         assert replay.force_flush(20_000)
@@ -227,7 +234,7 @@ def test_shutdown_spools_the_rest_and_the_next_queue_delivers_it(chdb_store, ref
 def test_shutdown_without_spool_counts_what_it_could_not_deliver(refused_dsn, chdb_store, make_gauge_batch,
                                                                  self_metrics, registry, wait_for):
     sink = _SwitchableStore(refused_dsn, chdb_store)
-    queue = DeliveryQueue(sink.writer, DeliveryOptions(retry=SLOW_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(sink.writer, DeliveryOptions(batch_max_age_s=0, retry=SLOW_RETRY), metrics=self_metrics)
     queue.export(make_gauge_batch(4, batch=0))
     queue.export(make_gauge_batch(6, batch=1))
     wait_for(lambda: _retried(registry) >= 1, what="a failed attempt")
@@ -238,19 +245,21 @@ def test_shutdown_without_spool_counts_what_it_could_not_deliver(refused_dsn, ch
 def test_queue_depth_is_published_per_place(chdb_store, refused_dsn, make_gauge_batch, tmp_path, self_metrics,
                                             registry, wait_for):
     sink = _SwitchableStore(refused_dsn, chdb_store)
-    options = DeliveryOptions(max_memory_points=15, spool_dir=tmp_path / "spool", retry=SLOW_RETRY)
+    options = DeliveryOptions(batch_max_age_s=0, max_memory_points=15, spool_dir=tmp_path / "spool", retry=SLOW_RETRY)
     queue = DeliveryQueue(sink.writer, options, metrics=self_metrics)
     try:
         queue.export(make_gauge_batch(10, batch=0))
         wait_for(lambda: _retried(registry) >= 1, what="batch 0 failing and spooled")
         for i in range(1, 4):
             queue.export(make_gauge_batch(10, batch=i))
+        # While the sink fails, what arrives is moved to disk: a crash now loses nothing.
+        wait_for(lambda: queue.status().memory_points == 0, what="memory moved to the spool")
         status = queue.status()
 
         def depth(where: str) -> float:
             return registry.get_sample_value("omni_exporter_queue_samples", {"sink": "clickhouse", "where": where})
 
-        assert (depth("memory"), depth("spool")) == (status.memory_points, status.spool_points) == (10, 30)
+        assert (depth("memory"), depth("spool")) == (status.memory_points, status.spool_points) == (0, 40)
     finally:
         queue.shutdown(timeout_millis=50)
 
@@ -258,7 +267,7 @@ def test_queue_depth_is_published_per_place(chdb_store, refused_dsn, make_gauge_
 def test_offer_refuses_when_full_instead_of_dropping(chdb_store, refused_dsn, make_gauge_batch, self_metrics,
                                                      registry, wait_for):
     sink = _SwitchableStore(refused_dsn, chdb_store)
-    queue = DeliveryQueue(sink.writer, DeliveryOptions(max_memory_points=20, retry=SLOW_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(sink.writer, DeliveryOptions(batch_max_age_s=0, max_memory_points=20, retry=SLOW_RETRY), metrics=self_metrics)
     try:
         assert queue.offer(make_gauge_batch(10, batch=0)).accepted
         wait_for(lambda: _retried(registry) >= 1, what="batch 0 failing")
@@ -294,7 +303,7 @@ def test_push_exporter_sink_is_retried_until_the_receiver_accepts(make_gauge_bat
     threading.Thread(target=server.serve_forever, daemon=True).start()
     push = create_push_exporter(OtlpPushOptions(endpoint=f"http://127.0.0.1:{server.server_address[1]}",
                                                 compression="none", timeout_s=0.2))
-    queue = DeliveryQueue(push, DeliveryOptions(name="otlp", retry=FAST_RETRY), metrics=self_metrics)
+    queue = DeliveryQueue(push, DeliveryOptions(batch_max_age_s=0, name="otlp", retry=FAST_RETRY), metrics=self_metrics)
     batch = make_gauge_batch(5)
     try:
         queue.export(batch)

@@ -11,6 +11,7 @@ import pytest
 
 from exporters.delivery import DeliveryOptions, DeliveryQueue, RetryPolicy, Spool, SpoolCorrupt
 from omni_core.errors import ConfigError
+from omni_core.sink import WriteOutcome
 
 FAST_RETRY = RetryPolicy(initial_interval_s=0.01, max_interval_s=0.05)
 
@@ -121,3 +122,46 @@ def test_spool_survives_sigkill_and_is_delivered_once_by_the_next_process(tmp_pa
     table = f"{chdb_store.options.database}.otel_metrics_gauge"
     assert chdb_store.client.command(f"SELECT uniqExact(Attributes['batch'], Attributes['series']) FROM {table}") == batches * points
     assert list(spool_dir.glob("*.otlp")) == []
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A 1 MiB tmpfs: a real full disk. Skips where mounting is not permitted."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.strip() or result.returncode}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_write_that_fills_the_disk_leaves_no_partial_file(tiny_filesystem, make_gauge_batch):
+    spool = Spool(tiny_filesystem / "spool")
+    spool.open()
+    small = spool.write("fits", 10, make_gauge_batch(10))
+    with pytest.raises(OSError):
+        spool.write("too-big", 20_000, make_gauge_batch(20_000))
+    assert [path.name for path in spool.directory.iterdir() if path.name.startswith(".incoming-")] == []
+    spool.close()
+    reopened = Spool(spool.directory)
+    assert [entry.batch_id for entry in reopened.open()] == [small.batch_id]
+    reopened.close()
+
+
+def test_a_queue_whose_spool_disk_is_full_keeps_the_batch_in_memory(tiny_filesystem, recording_sink,
+                                                                    make_gauge_batch, chdb_store, self_metrics,
+                                                                    wait_for):
+    sink = recording_sink(script=[WriteOutcome.RETRY] * 3, store=chdb_store.writer())
+    queue = DeliveryQueue(sink, DeliveryOptions(spool_dir=tiny_filesystem / "spool", batch_max_age_s=0,
+                                                retry=FAST_RETRY), metrics=self_metrics)
+    try:
+        queue.export(make_gauge_batch(20_000))  # larger than the whole disk once encoded
+        assert queue.force_flush(60_000)
+    finally:
+        queue.shutdown()
+    assert chdb_store.rows() == 20_000
+    assert list((tiny_filesystem / "spool").glob(".incoming-*")) == []
