@@ -7,7 +7,7 @@ import pytest
 from exporters.delivery import DeliveryOptions, RetryPolicy
 from omni_core.errors import ConfigError
 from omni_telemetry._wiring import delivery_options
-from omni_telemetry.settings import OmniSettings
+from omni_telemetry.settings import OmniSettings, load_settings
 
 
 def test_a_first_wait_longer_than_the_longest_is_refused_naming_both_settings():
@@ -18,9 +18,8 @@ def test_a_first_wait_longer_than_the_longest_is_refused_naming_both_settings():
 
 def test_the_settings_are_not_silently_raised_to_fit(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no config file of the developer's is read
-    settings = OmniSettings(retry_initial_s=60, retry_max_s=30)
     with pytest.raises(ConfigError) as caught:
-        delivery_options(settings, "clickhouse")
+        load_settings(None, retry_initial_s=60, retry_max_s=30)
     assert "retry_initial_s" in str(caught.value) and "retry_max_s" in str(caught.value)
 
 
