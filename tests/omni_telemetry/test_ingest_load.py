@@ -53,11 +53,6 @@ def _wait_listening(port: int, process: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="the delivery queue still writes one INSERT per request and admits more than it can flush within "
-           "the shutdown budget (issue 10 item 3, the queue's half); the receiver's half is in place",
-)
 def test_every_point_acknowledged_under_load_is_stored_exactly_once_after_sigterm(tmp_path, monkeypatch):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNI_")}
     port = closed_port()
