@@ -60,7 +60,8 @@ class LogDelivery:
         self._batch: list[ReadableLogRecord] = []
         self._token = ""
         self._lock = threading.Condition()
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # write what is held, then end
+        self._abandon = threading.Event()  # the stop budget is spent: end now
         self._thread: threading.Thread | None = None
         self.written = 0
         self.dropped = 0
@@ -84,12 +85,14 @@ class LogDelivery:
             self._thread.start()
 
     def stop(self, timeout_s: float) -> bool:
-        """Write what is held within ``timeout_s``; True when nothing was left behind."""
+        """Write what is held within ``timeout_s`` (retrying through an outage meanwhile);
+        True when nothing was left behind."""
         self._stopping.set()
         with self._lock:
             self._lock.notify()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        self._abandon.set()
         with self._lock:
             left = len(self._pending) + len(self._batch)
         if left:
@@ -116,7 +119,7 @@ class LogDelivery:
                 with self._lock:
                     self._batch.clear()
                 continue
-            if self._stopping.wait(delay):
+            if self._abandon.wait(delay):
                 return  # stop() reports what is left
             delay = min(delay * 2, self._retry_max_s)
 
