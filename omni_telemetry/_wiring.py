@@ -253,11 +253,23 @@ def build_store_state(
     settings: OmniSettings, registry: "CollectorRegistry | None" = None, *, store: Store | None = None
 ) -> StoreStateReading:
     """Reads the store's state each cycle through ``store``'s client, or a client on the same
-    DSN opened on first use (on chDB that is the process's one engine, never a second)."""
+    DSN opened on first use (on chDB that is the process's one engine, never a second).
+
+    The reading runs inside the cycle's export, so a server client of its own is bounded by
+    the scrape timeout: a store that hangs delays a cycle by that much at most, and the
+    delivery queue, not the reading, rides out the outage.
+    """
     from exporters.clickhouse import connect, engine_lock
 
     def open_query() -> Callable[[str], Any]:
-        client = store.client if store is not None else connect(settings.storage)
+        if store is not None:
+            client = store.client
+        else:
+            client = connect(
+                settings.storage,
+                connect_timeout_s=min(5.0, settings.scrape_timeout_s),
+                send_receive_timeout_s=settings.scrape_timeout_s,
+            )
 
         def query(sql: str) -> Any:
             with engine_lock(client):  # statements on one chDB engine take turns with the writers
