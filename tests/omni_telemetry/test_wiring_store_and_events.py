@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from http_targets import Answer, http_target
 from k8s_events_api import NAMESPACE, api_server, recorded
 from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
 from prometheus_client import CollectorRegistry
 
 from exporters.clickhouse import MetricKind, connect, qualified, qualified_logs
-from omni_core.errors import StorageUnavailable
+from omni_core.errors import ConfigError, StorageUnavailable
 from omni_telemetry._store_state import StoreStateReading, WithStoreState
 from omni_telemetry._wiring import build_collect, event_namespaces
 from omni_telemetry.settings import TargetSettings, load_settings
@@ -152,3 +153,15 @@ def test_collect_with_events_enabled_stores_each_event_once_in_otel_logs(data_di
         ("kubelet", "BackOff", "4"),
     ]
     assert process.events.delivery.written == 7 and process.events.delivery.dropped == 0
+
+
+def test_events_without_our_clickhouse_writer_or_without_namespaces_are_refused_at_start(tmp_path):
+    pushing = load_settings(storage_dsn=f"chdb://{tmp_path / 'db'}", events_enabled=True, export_mode="otlp",
+                            events_namespaces=["vms"])
+    with pytest.raises(ConfigError, match="export_mode clickhouse") as caught:
+        build_collect(pushing)
+    assert caught.value.field == "events_enabled"
+    nowhere = load_settings(storage_dsn=f"chdb://{tmp_path / 'db'}", events_enabled=True, events_namespaces=[])
+    with pytest.raises(ConfigError, match="events_namespaces") as caught:
+        build_collect(nowhere)
+    assert caught.value.field == "events_namespaces"
