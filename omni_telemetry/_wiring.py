@@ -9,6 +9,7 @@ only plugs those objects into the packages. It is the only module that knows eve
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,29 +19,39 @@ from collectors import CollectionLoop, CycleReport, ParseLimits, Scraper, Scrape
 from exporters.clickhouse import SchemaOptions
 
 from omni_core.errors import ConfigError, StorageUnavailable
+from ._log_delivery import LogDelivery
+from ._store_state import StoreStateReading, WithStoreState
 from .settings import OmniSettings, TargetSettings
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
+    from kubernetes.client import ApiClient
     from prometheus_client import CollectorRegistry
 
-    from exporters.clickhouse import ClickHouseWriter
+    from collectors.discovery import KubernetesAccess
+    from collectors.events import KubernetesEventsSource
+    from exporters.clickhouse import ClickHouseLogWriter, ClickHouseWriter
     from exporters.delivery import DeliveryOptions, DeliveryQueue
 
 __all__ = [
     "CollectProcess",
     "DemoProcess",
+    "EventsProcess",
     "IngestProcess",
     "Store",
     "build_collect",
     "build_demo",
     "build_discovery",
+    "build_events",
     "build_exporter",
     "build_ingest",
     "build_scraper",
+    "build_store_state",
     "check_store_writable",
+    "event_namespaces",
     "open_demo_store",
     "open_store",
+    "kubernetes_access",
     "parse_limits",
     "schema_options",
     "scrape_targets",
@@ -118,6 +129,11 @@ class Store:
 
         return ClickHouseWriter(self.client, self.options)
 
+    def log_writer(self) -> "ClickHouseLogWriter":
+        from exporters.clickhouse import ClickHouseLogWriter
+
+        return ClickHouseLogWriter(self.client, self.options)
+
 
 def check_store_writable(settings: OmniSettings) -> None:
     """An embedded store whose directory cannot be created or written fails now, before scraping.
@@ -183,13 +199,26 @@ def build_exporter(
 # --- discovery ---------------------------------------------------------------------------
 
 
+def kubernetes_access(settings: OmniSettings) -> "KubernetesAccess":
+    """How to reach the Kubernetes API: the one access for discovery and the events source."""
+    from collectors.discovery import KubernetesAccess
+
+    return KubernetesAccess(
+        mode=settings.discovery_mode,
+        kubeconfig=settings.discovery_kubeconfig,
+        context=settings.discovery_context,
+        api_url=settings.discovery_api_url,
+        token_file=settings.discovery_api_token_file,
+        ca_file=settings.discovery_api_ca_file,
+    )
+
+
 def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper) -> Any | None:
     """Kubernetes discovery when enabled; static targets are always scraped too."""
     if not settings.discovery_enabled:
         return None
     from collectors.discovery import (
         DiscoveredTargets,
-        KubernetesAccess,
         KubernetesDiscovery,
         default_rules,
         kubernetes_api_client,
@@ -205,16 +234,8 @@ def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarge
         )
     except ValueError as exc:
         raise ConfigError(str(exc), field="discovery_sources") from None
-    access = KubernetesAccess(
-        mode=settings.discovery_mode,
-        kubeconfig=settings.discovery_kubeconfig,
-        context=settings.discovery_context,
-        api_url=settings.discovery_api_url,
-        token_file=settings.discovery_api_token_file,
-        ca_file=settings.discovery_api_ca_file,
-    )
     discovery = KubernetesDiscovery(
-        kubernetes_api_client(access),
+        kubernetes_api_client(kubernetes_access(settings)),
         rules,
         ca_dir=settings.discovery_ca_dir,
         use_endpoint_slices=settings.discovery_use_endpoint_slices,
@@ -230,12 +251,129 @@ def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarge
     return targets
 
 
+# --- the store's own state and Kubernetes events ----------------------------------------
+
+
+def build_store_state(
+    settings: OmniSettings, registry: "CollectorRegistry | None" = None, *, store: Store | None = None
+) -> StoreStateReading:
+    """Reads the store's state each cycle through ``store``'s client, or a client on the same
+    DSN opened on first use (on chDB that is the process's one engine, never a second).
+
+    The reading runs inside the cycle's export, so a server client of its own is bounded by
+    the scrape timeout: a store that hangs delays a cycle by that much at most, and the
+    delivery queue, not the reading, rides out the outage.
+    """
+    from exporters.clickhouse import connect, engine_lock
+
+    def open_query() -> Callable[[str], Any]:
+        if store is not None:
+            client = store.client
+        else:
+            client = connect(
+                settings.storage,
+                connect_timeout_s=min(5.0, settings.scrape_timeout_s),
+                send_receive_timeout_s=settings.scrape_timeout_s,
+            )
+
+        def query(sql: str) -> Any:
+            with engine_lock(client):  # statements on one chDB engine take turns with the writers
+                return client.query(sql).result_rows
+
+        return query
+
+    return StoreStateReading(
+        open_query, databases=(settings.database,), cluster=settings.cluster_name, registry=registry
+    )
+
+
+def event_namespaces(settings: OmniSettings) -> list[str]:
+    """``events_namespaces``, or when unset every namespace discovery looks in (its rules for
+    ``discovery_sources`` with ``discovery_namespaces`` applied), in rule order."""
+    if settings.events_namespaces is not None:
+        return list(dict.fromkeys(settings.events_namespaces))
+    from collectors.discovery import default_rules
+
+    try:
+        rules = default_rules(settings.discovery_sources, namespaces=settings.discovery_namespaces)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="discovery_sources") from None
+    return list(dict.fromkeys(ns for rule in rules for ns in rule.namespaces))
+
+
+class EventsProcess:
+    """The kubernetes-events source watching on its threads, its records batched into
+    ``otel_logs`` by a :class:`LogDelivery` on another. :meth:`start` once, :meth:`stop` once."""
+
+    def __init__(self, source: "KubernetesEventsSource", delivery: LogDelivery) -> None:
+        self.source = source
+        self.delivery = delivery
+        self._stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.delivery.start()
+        self.threads = self.source.run(self.delivery, self._stop)
+
+    def stop(self, timeout_s: float) -> bool:
+        """Stop watching and store what is held within ``timeout_s``; True when all was stored.
+
+        Watch threads blocked on a quiet stream are daemons and end with the process: what
+        they would still deliver is replayed by the next start's list.
+        """
+        self._stop.set()
+        return self.delivery.stop(timeout_s)
+
+
+def build_events(
+    settings: OmniSettings,
+    registry: "CollectorRegistry | None" = None,
+    *,
+    api_client: "ApiClient | None" = None,
+    store: Store | None = None,
+    namespaces: Sequence[str] | None = None,
+) -> EventsProcess:
+    """Events of :func:`event_namespaces` into ``otel_logs`` of the configured store.
+
+    ``api_client`` replaces the one built from the discovery access settings (the demo's
+    replay API server), ``namespaces`` the settings' (the demo's own), ``store`` an already
+    open store (else one is opened on the first write)."""
+    from collectors.discovery import kubernetes_api_client
+    from collectors.events import KubernetesEventsSource
+
+    if settings.export_mode != "clickhouse":
+        raise ConfigError(
+            "events_enabled needs export_mode clickhouse: log records are written to otel_logs by this "
+            "process (an OTLP push of logs is not supported); set export_mode: clickhouse or events_enabled: false",
+            field="events_enabled",
+        )
+    namespaces = list(namespaces) if namespaces is not None else event_namespaces(settings)
+    if not namespaces:
+        raise ConfigError(
+            "no namespace to watch events in: set events_namespaces, e.g. [vms, mayastor]", field="events_namespaces"
+        )
+    client = api_client if api_client is not None else kubernetes_api_client(kubernetes_access(settings))
+    source = KubernetesEventsSource(client, namespaces, cluster=settings.cluster_name)
+
+    def open_writer() -> "ClickHouseLogWriter":
+        return (store or open_store(settings)).log_writer()
+
+    delivery = LogDelivery(
+        open_writer,
+        retry_initial_s=settings.retry_initial_s,
+        retry_max_s=settings.retry_max_s,
+        registry=registry,
+    )
+    return EventsProcess(source, delivery)
+
+
 # --- processes ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class CollectProcess:
-    """Everything ``collect`` runs: the loop, its exporter, discovery, the process's own registry."""
+    """Everything ``collect`` runs: the loop, its exporter, discovery, the process's own registry,
+    and with ``events_enabled`` the events watch (started by the caller, beside the loop)."""
 
     loop: CollectionLoop
     exporter: "DeliveryQueue"
@@ -243,6 +381,7 @@ class CollectProcess:
     registry: "CollectorRegistry"
     metrics_port: int | None
     shutdown_timeout_s: float
+    events: EventsProcess | None = None
 
 
 def build_collect(
@@ -254,12 +393,16 @@ def build_collect(
 ) -> CollectProcess:
     """The scrape loop with its exporter. Raises before anything is scraped when the
     settings cannot work (no targets, unwritable store, and with ``open_store_first`` a
-    store that cannot be reached)."""
+    store that cannot be reached).
+
+    Writing to ClickHouse, each cycle also reads the store's own state into the same export
+    (``store_metrics_enabled``); with ``events_enabled`` the process carries the events watch.
+    """
     from collectors import CollectorMetrics
     from prometheus_client import CollectorRegistry
 
     targets = scrape_targets(settings, extra_targets)
-    if not targets and not settings.discovery_enabled:
+    if not targets and not settings.discovery_enabled and not settings.events_enabled:
         raise ConfigError(
             "no targets: add `targets:` to the config file, pass --target URL --source NAME, "
             "or set discovery_enabled: true",
@@ -273,10 +416,16 @@ def build_collect(
     scraper = build_scraper(settings, metrics=CollectorMetrics(registry))
     discovered = build_discovery(settings, targets, scraper)
     exporter = build_exporter(settings, registry, first_store=first_store)
+    sink: Any = exporter
+    if settings.export_mode == "clickhouse" and settings.store_metrics_enabled:
+        sink = WithStoreState(exporter, build_store_state(settings, registry, store=first_store))
+    events = build_events(settings, registry, store=first_store) if settings.events_enabled else None
     loop = CollectionLoop(
-        scraper, exporter, discovered or targets, interval_s=settings.scrape_interval_s, on_cycle=on_cycle
+        scraper, sink, discovered or targets, interval_s=settings.scrape_interval_s, on_cycle=on_cycle
     )
-    return CollectProcess(loop, exporter, discovered, registry, settings.metrics_port, settings.shutdown_timeout_s)
+    return CollectProcess(
+        loop, exporter, discovered, registry, settings.metrics_port, settings.shutdown_timeout_s, events
+    )
 
 
 @dataclass(frozen=True)
@@ -306,10 +455,12 @@ def build_ingest(settings: OmniSettings, *, log_level: str = "info") -> IngestPr
 @dataclass(frozen=True)
 class DemoProcess:
     """The demo's pipeline: the loop writing straight to the store, so each cycle's view reads
-    what that cycle stored (no queue in between; a demo has no outage to ride out)."""
+    what that cycle stored (no queue in between; a demo has no outage to ride out), with the
+    store's own state each cycle and, given a replay API server, its Kubernetes events."""
 
     loop: CollectionLoop
     exporter: Any
+    events: EventsProcess | None = None
 
 
 def open_demo_store(settings: OmniSettings) -> Store:
@@ -324,9 +475,17 @@ def build_demo(
     *,
     interval_s: float,
     on_cycle: Callable[[CycleReport], None] | None = None,
+    events_api: "ApiClient | None" = None,
+    event_namespaces: Sequence[str] = (),
 ) -> DemoProcess:
     from exporters.clickhouse import ClickHouseMetricExporter
 
     exporter = ClickHouseMetricExporter(store.writer())
-    loop = CollectionLoop(build_scraper(settings), exporter, targets, interval_s=interval_s, on_cycle=on_cycle)
-    return DemoProcess(loop, exporter)
+    sink: Any = exporter
+    if settings.store_metrics_enabled:
+        sink = WithStoreState(exporter, build_store_state(settings, store=store))
+    events = None
+    if events_api is not None:
+        events = build_events(settings, api_client=events_api, store=store, namespaces=event_namespaces)
+    loop = CollectionLoop(build_scraper(settings), sink, targets, interval_s=interval_s, on_cycle=on_cycle)
+    return DemoProcess(loop, exporter, events)

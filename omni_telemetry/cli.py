@@ -270,11 +270,18 @@ def collect(
         start_http_server(process.metrics_port, addr="0.0.0.0", registry=process.registry)
     budget_ms = process.shutdown_timeout_s * 1000
     if once:
+        if process.events is not None:
+            log.info("events_enabled: Kubernetes events are watched by the running collect, not by --once")
         _collect_once(process, budget_ms)
         return
+    if process.events is not None:
+        log.info("watching Kubernetes events in %s", ", ".join(process.events.source.namespaces))
+        process.events.start()
     try:
         asyncio.run(_collect_until_signalled(process))
     finally:
+        if process.events is not None:  # log batches are small: a quarter of the budget, the rest for metrics
+            process.events.stop(timeout_s=process.shutdown_timeout_s / 4)
         process.exporter.shutdown(timeout_millis=budget_ms)
         _report_left_behind(process.exporter, settings)
 

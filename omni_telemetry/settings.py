@@ -168,6 +168,15 @@ class OmniSettings(BaseSettings):
     # self-telemetry
     metrics_port: int | None = Field(default=None, ge=0, le=65535, description="serve the collector's own /metrics here")
 
+    # the store's own state, Kubernetes events as logs (otel_logs)
+    store_metrics_enabled: bool = Field(
+        default=True, description="each cycle, store the store's own state (disks, parts, errors) as omni_store_* metrics"
+    )
+    events_enabled: bool = Field(default=False, description="collect: watch Kubernetes Events and store them in otel_logs")
+    events_namespaces: list[str] | None = Field(
+        default=None, description="namespaces whose Events are stored; unset: the namespaces discovery looks in"
+    )
+
     _storage: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")

@@ -12,12 +12,14 @@ from rich.live import Live
 from rich.table import Table
 
 from collectors import CycleReport, ScrapeTarget
-from exporters.clickhouse import MetricKind, engine_lock, qualified
+from exporters.clickhouse import MetricKind, engine_lock, qualified, qualified_logs
 
 from .._wiring import build_demo, open_demo_store
 from ..settings import OmniSettings
 from ._replay import ReplayScenario, ReplayServer
 from ._view import latest_pools, platform_rows, platform_table, pool_table
+from .scenarios_argocd import ARGOCD_SCENARIOS
+from .scenarios_events import EVENT_NAMESPACES, KubernetesEventsApiScenario
 from .scenarios_mayastor import mayastor_scenarios
 
 __all__ = ["DemoSummary", "demo_scenarios", "run_demo"]
@@ -31,15 +33,23 @@ class DemoSummary:
     rows_by_table: dict[str, int]
     pools: int
     failed_scrapes: int
+    log_records: int = 0
 
 
 def demo_scenarios(fill_s: float) -> list[ReplayScenario]:
-    scenarios: list[ReplayScenario] = list(mayastor_scenarios(fill_s))
+    scenarios: list[ReplayScenario] = list(mayastor_scenarios(fill_s)) + list(ARGOCD_SCENARIOS)
     try:
         from .scenarios_platform import PLATFORM_SCENARIOS
     except ImportError:
         return scenarios
     return scenarios + list(PLATFORM_SCENARIOS)
+
+
+def _events_api(url: str) -> Any:
+    """A Kubernetes API client for the demo's replay events API."""
+    from collectors.discovery import KubernetesAccess, kubernetes_api_client
+
+    return kubernetes_api_client(KubernetesAccess(mode="url", api_url=url))
 
 
 def _target(url: str, scenario: ReplayScenario, settings: OmniSettings) -> ScrapeTarget:
@@ -89,7 +99,7 @@ def run_demo(
     failed = 0
     pools = 0
 
-    with ReplayServer(demo_scenarios(fill_s)) as server:
+    with ReplayServer(demo_scenarios(fill_s)) as server, ReplayServer([KubernetesEventsApiScenario()]) as events_api:
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
         console.print(
             f"[bold]omni-telemetry demo[/bold]: {len(targets)} replay targets on 127.0.0.1, "
@@ -122,8 +132,14 @@ def run_demo(
                 console.print(f"cycle {cycles}: {up}/{len(report.results)} targets up, {len(rows)} pools stored",
                               highlight=False)
 
-        process = build_demo(settings, store, targets, interval_s=interval_s, on_cycle=show)
+        api_url = events_api.served[0].url.removesuffix(KubernetesEventsApiScenario.path)
+        process = build_demo(
+            settings, store, targets, interval_s=interval_s, on_cycle=show,
+            events_api=_events_api(api_url), event_namespaces=EVENT_NAMESPACES,
+        )
         loop, exporter = process.loop, process.exporter
+        if process.events is not None:
+            process.events.start()
         try:
             if live is not None:
                 with live:
@@ -133,6 +149,8 @@ def run_demo(
         except KeyboardInterrupt:
             console.print("stopped")
         finally:
+            if process.events is not None:
+                process.events.stop(timeout_s=10)
             exporter.shutdown()
         if live is None and last_view is not None:
             console.print(last_view)
@@ -149,7 +167,22 @@ def run_demo(
         for job, n in rows:
             by_job.setdefault(job, {})[kind.value] = int(n)
     console.print(_stored_table(by_job))
-    return DemoSummary(cycles, counts, pools, failed)
+    with engine_lock(client):
+        logs = client.query(
+            f"SELECT ServiceName, SeverityText, count() FROM {qualified_logs(options)} GROUP BY 1, 2 ORDER BY 1, 2"
+        ).result_rows
+    console.print(_logs_table(logs))
+    return DemoSummary(cycles, counts, pools, failed, sum(int(n) for *_key, n in logs))
+
+
+def _logs_table(rows: list[Any]) -> Table:
+    """Log records stored (the Kubernetes events) per reporting component and severity."""
+    table = Table(title="log records stored in otel_logs (service.name x severity)", title_justify="left")
+    for column in ("service.name", "severity", "records"):
+        table.add_column(column)
+    for service, severity, count in rows:
+        table.add_row(service, severity, f"{int(count):,}")
+    return table
 
 
 def _stored_table(by_job: dict[str, dict[str, int]]) -> Table:

@@ -167,6 +167,33 @@ def platform_rows(client: Any, options: SchemaOptions, window_s: int = 60) -> li
         parameters={"window": window_s},
     ).result_rows
     rows.extend(PlatformRow("CDI import", entity, f"{ratio:.0%}") for entity, ratio in imports)
+    apps = client.query(
+        f"""
+        SELECT Attributes['name'] AS entity,
+               argMax(concat(Attributes['health_status'], ' / ', Attributes['sync_status']), TimeUnix)
+        FROM {gauges}
+        WHERE MetricName = 'argocd_app_info' AND Value = 1 AND Flags = 0
+          AND TimeUnix > now() - INTERVAL %(window)s SECOND
+        GROUP BY entity ORDER BY entity
+        """,
+        parameters={"window": window_s},
+    ).result_rows
+    rows.extend(PlatformRow("Argo CD app", entity, state) for entity, state in apps)
+    disks = client.query(
+        f"""
+        SELECT Attributes['disk'] AS disk,
+               argMaxIf(Value, TimeUnix, MetricName = 'omni_store_disk_free_bytes')
+                 / nullIf(argMaxIf(Value, TimeUnix, MetricName = 'omni_store_disk_total_bytes'), 0)
+        FROM {gauges}
+        WHERE MetricName IN ('omni_store_disk_free_bytes', 'omni_store_disk_total_bytes') AND Flags = 0
+          AND TimeUnix > now() - INTERVAL %(window)s SECOND
+        GROUP BY disk ORDER BY disk
+        """,
+        parameters={"window": window_s},
+    ).result_rows
+    rows.extend(
+        PlatformRow("store disk", disk, f"{free:.0%} free") for disk, free in disks if free is not None
+    )
     errors = client.query(
         f"""
         SELECT cluster, sum(if(dt > 0, greatest(dv, 0) / dt, 0)) AS rate FROM (
@@ -190,8 +217,13 @@ def platform_table(rows: list[PlatformRow]) -> Table:
     table = Table(title="platform (latest stored states, 5xx rates, imports)", title_justify="left")
     for column in ("system", "entity", "state"):
         table.add_column(column)
-    calm = {"online", "running", "100%"}
     for row in rows:
-        style = "" if row.state in calm else "yellow"
+        style = "" if _calm(row) else "yellow"
         table.add_row(row.system, row.entity, f"[{style}]{row.state}[/{style}]" if style else row.state)
     return table
+
+
+def _calm(row: PlatformRow) -> bool:
+    if row.system == "store disk":
+        return float(row.state.split("%")[0]) >= 15  # the health rule's degraded bound on free disk
+    return row.state in {"online", "running", "100%", "Healthy / Synced"}
