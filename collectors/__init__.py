@@ -7,6 +7,7 @@ Public surface: targets (:class:`ScrapeTarget`), the :class:`Scraper` and
 from ._loop import CollectionLoop, CycleReport
 from ._scrape import ScrapeResult, Scraper, metrics_data, target_resource
 from ._selfmetrics import CollectorMetrics
+from ._shard import TargetShard, shard_of
 from ._source import Source
 from ._target import ParseLimits, ScrapeTarget
 from .exposition import Exposition, MetricFamily, Sample, SeriesTracker, parse_exposition, to_metrics
@@ -26,9 +27,11 @@ __all__ = [
     "Scraper",
     "SeriesTracker",
     "Source",
+    "TargetShard",
     "get_source",
     "metrics_data",
     "parse_exposition",
+    "shard_of",
     "target_resource",
     "to_metrics",
 ]
