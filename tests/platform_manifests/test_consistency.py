@@ -479,6 +479,7 @@ def flows(docs: Docs) -> tuple[list[tuple[Peer, Peer, int, str]], list[tuple[Pee
         (Peer(v["KUMA_NAMESPACE"], {"app": "kuma-control-plane"}), 5680), (Peer(v["KUMA_NAMESPACE"], {"app": "kuma-control-plane"}), 5681),
         (app_pod, 5670), (Peer(v["KUBEVIRT_NAMESPACE"], {"kubevirt.io": "virt-handler"}), 8443),
         (Peer(v["CDI_NAMESPACE"], {"app": "cdi-deployment"}), 8080),
+        (Peer(v["ARGOCD_NAMESPACE"], {"app.kubernetes.io/name": "argocd-application-controller"}), 8082),
         (ch, 8123), (otel, 4317), (otel, 4318), (ingest, 4318),
     ]
     needed = [(ours(docs, c), t, p, "TCP") for c in collector_names for t, p in targets]
