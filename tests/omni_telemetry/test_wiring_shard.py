@@ -87,3 +87,37 @@ def test_each_replica_scrapes_only_its_share_of_the_discovered_targets(tmp_path:
             found.append(scraped)
     assert len(everything) > COUNT
     assert set().union(*found) == everything and sum(map(len, found)) == len(everything)
+
+
+def test_the_stored_series_do_not_say_which_replica_scraped_them(tmp_path: Path) -> None:
+    """A target scraped by its replica yields the same resource and point attributes as when
+    one collector scrapes everything: moving a target between replicas keeps its series."""
+    from http_targets import Answer, http_target
+
+    body = b"# TYPE requests_total counter\nrequests_total{pool=\"p1\"} 3\n# TYPE temp gauge\ntemp{node=\"n1\"} 21.5\n"
+    with http_target(Answer(body=body)) as server:
+        configured = [{"url": f"{server.url}/metrics", "source": "prometheus", "job": f"job-{i}"} for i in range(6)]
+
+        def identities(**shard: object) -> dict[str, list]:
+            settings = load_settings(storage_dsn=f"chdb://{tmp_path / 'data'}", targets=configured, **shard)
+            loop = build_collect(settings).loop
+            out = {}
+            for target in loop.targets():
+                result = asyncio.run(loop.scraper.scrape(None, target))
+                assert result.up, result.error
+                resource = dict(result.resource_metrics.resource.attributes)
+                points = sorted(
+                    (metric.name, tuple(sorted(dict(point.attributes).items())))
+                    for scope in result.resource_metrics.scope_metrics
+                    for metric in scope.metrics
+                    for point in metric.data.data_points
+                )
+                out[target.job] = [resource, points]
+            return out
+
+        whole = identities()
+        by_replica: dict[str, list] = {}
+        for index in range(COUNT):
+            by_replica |= identities(shard_count=COUNT, shard_pod_name=f"omni-collector-{index}")
+    assert by_replica == whole
+    assert all(resource["service.instance.id"] == server.url.removeprefix("http://") for resource, _ in whole.values())
