@@ -20,19 +20,33 @@ from dataclasses import dataclass
 
 from ._target import ScrapeTarget
 
-__all__ = ["TargetShard", "shard_of"]
+__all__ = ["TargetShard", "shard_identity", "shard_of"]
+
+
+def shard_identity(target: ScrapeTarget) -> str:
+    """What is hashed to place ``target``: its job and URL, or its source's group.
+
+    Job and URL: two entries for one endpoint under one job are one target (the identity the
+    scraper keys series state by), so they land in the same bucket wherever they were
+    configured or discovered. A source whose targets depend on each other (KubeVirt elects
+    one virt-controller per install to report VM series) names a group instead
+    (:meth:`Source.shard_group`), and the whole group lands in one bucket.
+    """
+    from .sources import SOURCES
+
+    source = SOURCES.get(target.source)
+    group = source.shard_group(target) if source is not None else None
+    if group is not None:
+        return f"group\x00{target.source}\x00{group}"
+    return f"{target.job}\x00{target.url}"
 
 
 def shard_of(target: ScrapeTarget, count: int) -> int:
-    """The bucket (``0 <= bucket < count``) that scrapes ``target`` among ``count`` replicas.
-
-    The identity hashed is the job and the URL: two entries for one endpoint under one job
-    are one target (the same identity the scraper keys series state by), so they land in
-    the same bucket wherever they were configured or discovered.
-    """
+    """The bucket (``0 <= bucket < count``) that scrapes ``target`` among ``count`` replicas:
+    the first 8 bytes of SHA-256 of :func:`shard_identity`, big-endian, modulo ``count``."""
     if count < 1:
         raise ValueError(f"shard count must be at least 1, not {count}")
-    digest = hashlib.sha256(f"{target.job}\x00{target.url}".encode()).digest()
+    digest = hashlib.sha256(shard_identity(target).encode()).digest()
     return int.from_bytes(digest[:8], "big") % count
 
 

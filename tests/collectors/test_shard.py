@@ -88,3 +88,24 @@ def test_another_process_assigns_every_target_to_the_same_shard(seed: str) -> No
 def test_an_index_outside_the_count_is_refused(index: int, count: int) -> None:
     with pytest.raises(ValueError, match="0..count-1"):
         TargetShard(index, count)
+
+
+def test_the_kubevirt_targets_of_one_install_stay_on_one_replica() -> None:
+    """KubeVirt elects one virt-controller per install to report VM series; replicas that
+    each saw part of the install would elect several and count every VM more than once."""
+    install = [
+        ScrapeTarget(f"https://10.244.{i}.7:8443/metrics", source="kubevirt", resource={"k8s.cluster.name": "prod"})
+        for i in range(24)
+    ]
+    for count in (2, 3, 5):
+        holders = [index for index in range(count) if TargetShard(index, count).select(install)]
+        assert len(holders) == 1 and TargetShard(holders[0], count).select(install) == tuple(install)
+    # Two installs (explicit replica groups) are two groups, placed independently.
+    groups = [
+        ScrapeTarget("https://10.244.0.7:8443/metrics", source="kubevirt", options={"replica_group": f"install-{n}"})
+        for n in range(32)
+    ]
+    assert len({shard_of(t, 4) for t in groups}) > 1
+    # Other sources' targets on the same addresses are spread, not grouped.
+    plain = [ScrapeTarget(t.url, source="prometheus", job="kubevirt") for t in install]
+    assert len({shard_of(t, 3) for t in plain}) > 1
