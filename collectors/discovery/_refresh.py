@@ -39,14 +39,19 @@ class DiscoveredTargets:
         self.interval_s = interval_s
         self._on_change = on_change
         self.shard = shard
+        self._answer: tuple[ScrapeTarget, ...] | None = None
+        self._answered_from: tuple[ScrapeTarget, ...] | None = None
         self.last: DiscoveryResult | None = None
 
     def __call__(self) -> tuple[ScrapeTarget, ...]:
         """Static targets, then discovered ones not already configured statically: those of
-        this replica's shard only."""
-        static_keys = {t.key for t in self.static_targets}
-        found = self.static_targets + tuple(t for t in self.discovery.targets if t.key not in static_keys)
-        return self.shard.select(found)
+        this replica's shard only. Worked out once per refresh (the loop asks every cycle)."""
+        discovered = self.discovery.targets
+        if self._answer is None or discovered is not self._answered_from:
+            static_keys = {t.key for t in self.static_targets}
+            found = self.static_targets + tuple(t for t in discovered if t.key not in static_keys)
+            self._answer, self._answered_from = self.shard.select(found), discovered
+        return self._answer
 
     async def refresh(self) -> DiscoveryResult:
         result = await asyncio.to_thread(self.discovery.refresh)
