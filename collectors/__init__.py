@@ -8,6 +8,7 @@ pushed to us over OTLP comes in through :mod:`collectors.otlp_receiver`.
 from ._loop import CollectionLoop, CycleReport
 from ._scrape import ScrapeResult, Scraper, metrics_data, target_resource
 from ._selfmetrics import CollectorMetrics
+from ._shard import TargetShard, shard_of
 from ._source import Source
 from ._target import ParseLimits, ScrapeTarget
 from .exposition import Exposition, MetricFamily, Sample, SeriesTracker, parse_exposition, to_metrics
@@ -27,9 +28,11 @@ __all__ = [
     "Scraper",
     "SeriesTracker",
     "Source",
+    "TargetShard",
     "get_source",
     "metrics_data",
     "parse_exposition",
+    "shard_of",
     "target_resource",
     "to_metrics",
 ]

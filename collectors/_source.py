@@ -39,6 +39,13 @@ class Source(ABC):
     #: sources whose normalisation looks at values or at other targets.
     layout_cache: ClassVar[bool] = True
 
+    @classmethod
+    def shard_group(cls, target: ScrapeTarget) -> str | None:
+        """Targets whose results depend on each other share a group, which collector replicas
+        sharing the targets keep on one replica (:mod:`collectors._shard`); ``None``, the
+        default: the target stands alone."""
+        return None
+
     @property
     def reads_exposition(self) -> bool:
         """True unless the source overrides :meth:`collect` (API sources build families themselves)."""

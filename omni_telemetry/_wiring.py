@@ -8,6 +8,7 @@ only plugs those objects into the packages. It is the only module that knows eve
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collectors import CollectionLoop, CycleReport, ParseLimits, Scraper, ScrapeTarget, get_source
+from collectors import CollectionLoop, CycleReport, ParseLimits, Scraper, ScrapeTarget, TargetShard, get_source
 from exporters.clickhouse import SchemaOptions
 
 from omni_core.errors import ConfigError, StorageUnavailable
@@ -57,6 +58,8 @@ __all__ = [
     "scrape_targets",
     "target_from_settings",
 ]
+
+_log = logging.getLogger(__name__)
 
 
 # --- option objects (kept as functions for callers that take them from here) -------------
@@ -213,8 +216,12 @@ def kubernetes_access(settings: OmniSettings) -> "KubernetesAccess":
     )
 
 
-def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper) -> Any | None:
-    """Kubernetes discovery when enabled; static targets are always scraped too."""
+def build_discovery(
+    settings: OmniSettings, static_targets: Sequence[ScrapeTarget], scraper: Scraper, shard: TargetShard = TargetShard()
+) -> Any | None:
+    """Kubernetes discovery when enabled; static targets are always scraped too. With a
+    ``shard`` of several replicas, only the targets of this replica's bucket are scraped,
+    re-sharded on every refresh."""
     if not settings.discovery_enabled:
         return None
     from collectors.discovery import (
@@ -246,7 +253,11 @@ def build_discovery(settings: OmniSettings, static_targets: Sequence[ScrapeTarge
         scraper.forget(targets())
 
     targets = DiscoveredTargets(
-        discovery, static_targets=static_targets, interval_s=settings.discovery_interval_s, on_change=forget_removed
+        discovery,
+        static_targets=static_targets,
+        interval_s=settings.discovery_interval_s,
+        on_change=forget_removed,
+        shard=shard,
     )
     return targets
 
@@ -401,20 +412,26 @@ def build_collect(
     from collectors import CollectorMetrics
     from prometheus_client import CollectorRegistry
 
-    targets = scrape_targets(settings, extra_targets)
-    if not targets and not settings.discovery_enabled and not settings.events_enabled:
+    configured = scrape_targets(settings, extra_targets)
+    if not configured and not settings.discovery_enabled and not settings.events_enabled:
         raise ConfigError(
             "no targets: add `targets:` to the config file, pass --target URL --source NAME, "
             "or set discovery_enabled: true",
             field="targets",
         )
+    # Replicas sharing the targets: this one keeps its bucket of the static targets here and
+    # of the discovered ones on every refresh (DiscoveredTargets).
+    shard = settings.target_shard()
+    targets = list(shard.select(configured))
+    if not shard.is_whole:
+        _log.info("%s: scraping %d of %d static targets", shard, len(targets), len(configured))
     first_store = None
     if settings.export_mode == "clickhouse":
         check_store_writable(settings)
         first_store = open_store(settings) if open_store_first else None
     registry = CollectorRegistry()  # one per run: the process's own telemetry, nothing global
     scraper = build_scraper(settings, metrics=CollectorMetrics(registry))
-    discovered = build_discovery(settings, targets, scraper)
+    discovered = build_discovery(settings, targets, scraper, shard)
     exporter = build_exporter(settings, registry, first_store=first_store)
     sink: Any = exporter
     if settings.export_mode == "clickhouse" and settings.store_metrics_enabled:

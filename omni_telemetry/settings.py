@@ -33,7 +33,7 @@ from pydantic_settings import SettingsError
 from omni_core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collectors import ParseLimits
+    from collectors import ParseLimits, TargetShard
     from exporters.clickhouse import SchemaOptions, StorageDsn
     from exporters.delivery import DeliveryOptions
     from collectors.otlp_receiver import IngestOptions
@@ -127,6 +127,13 @@ class OmniSettings(BaseSettings):
     discovery_ca_dir: str = ".omni/ca"
     discovery_use_endpoint_slices: bool = True
 
+    # sharing the targets between identical collector replicas (a StatefulSet)
+    shard_count: int = Field(default=1, ge=1, description="collector replicas sharing the targets; 1 scrapes them all")
+    shard_index: int | None = Field(default=None, ge=0, description="this replica's bucket, 0 to shard_count - 1")
+    shard_pod_name: str | None = Field(
+        default=None, description="StatefulSet pod name (downward API metadata.name); its ordinal is the shard index"
+    )
+
     # export
     export_mode: Literal["clickhouse", "otlp"] = "clickhouse"
     otlp_endpoint: str = "http://127.0.0.1:4318"
@@ -178,6 +185,7 @@ class OmniSettings(BaseSettings):
     )
 
     _storage: Any = PrivateAttr(default=None)
+    _shard_index: int = PrivateAttr(default=0)
 
     @model_validator(mode="after")
     def _timeout_within_interval(self) -> "OmniSettings":
@@ -196,6 +204,51 @@ class OmniSettings(BaseSettings):
             )
         if bool(self.otlp_client_cert_file) != bool(self.otlp_client_key_file):
             raise ValueError("otlp_client_cert_file and otlp_client_key_file go together (mutual TLS); set both or neither")
+        return self
+
+    @model_validator(mode="after")
+    def _one_shard_of_the_replicas(self) -> "OmniSettings":
+        """The replica's bucket: ``shard_index``, or the ordinal ending ``shard_pod_name``."""
+        count = self.shard_count
+        if self.shard_index is not None and self.shard_pod_name is not None:
+            raise ConfigError(
+                f"shard_index ({self.shard_index}) and shard_pod_name ({self.shard_pod_name!r}) are both set; set one: "
+                "shard_index for a fixed replica number, or shard_pod_name to take it from the StatefulSet ordinal",
+                field="shard_index",
+            )
+        if self.shard_pod_name is not None:
+            ordinal = re.fullmatch(r".*-(0|[1-9][0-9]*)", self.shard_pod_name)
+            if ordinal is None:
+                raise ConfigError(
+                    f"{self.shard_pod_name!r} does not end in -<ordinal>; set shard_pod_name from a StatefulSet "
+                    "pod's metadata.name (e.g. omni-collector-2), or set shard_index instead",
+                    field="shard_pod_name",
+                )
+            index = int(ordinal.group(1))
+            if index >= count:
+                raise ConfigError(
+                    f"pod {self.shard_pod_name} is replica {index} but shard_count is {count}; "
+                    "set shard_count to the StatefulSet's replicas",
+                    field="shard_count",
+                )
+            self._shard_index = index
+            return self
+        if self.shard_index is None:
+            if count > 1:
+                raise ConfigError(
+                    f"shard_count is {count} but shard_index is unset; set shard_index (0 to {count - 1}) or "
+                    "shard_pod_name (this replica's StatefulSet pod name), or shard_count to 1",
+                    field="shard_index",
+                )
+            self._shard_index = 0
+            return self
+        if self.shard_index >= count:
+            raise ConfigError(
+                f"shard_index {self.shard_index} is not below shard_count {count}; replicas are numbered "
+                f"0 to {count - 1}: set shard_count to the number of replicas",
+                field="shard_index",
+            )
+        self._shard_index = self.shard_index
         return self
 
     @model_validator(mode="after")
@@ -238,6 +291,12 @@ class OmniSettings(BaseSettings):
             generation=self.table_generation,
             cluster=self.storage_cluster,
         )
+
+    def target_shard(self) -> "TargetShard":
+        """Which targets this collector scrapes among ``shard_count`` replicas (all of them for one)."""
+        from collectors import TargetShard
+
+        return TargetShard(index=self._shard_index, count=self.shard_count)
 
     def parse_limits(self) -> "ParseLimits":
         from collectors import ParseLimits

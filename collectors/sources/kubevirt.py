@@ -114,6 +114,12 @@ class KubeVirtSource(Source):
 
     layout_cache: ClassVar[bool] = False  # VM series depend on which virt-controller replica reports
 
+    @classmethod
+    def shard_group(cls, target: ScrapeTarget) -> str | None:
+        """The election needs every virt-controller of an install in one collector: split
+        between collector replicas, each would elect its own reporter and count VMs twice."""
+        return "\x00".join(_replica_group(target))
+
     def normalize(self, exposition: Exposition, target: ScrapeTarget) -> Exposition:
         names = {f.name for f in exposition.families}
         if not names & _CONTROLLER_MARKERS:

@@ -179,9 +179,10 @@ def _expand(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), value)
 
 
-def container_env(docs: Docs, container: Doc, secrets: dict[tuple[str, str], str]) -> dict[str, str]:
+def container_env(docs: Docs, container: Doc, secrets: dict[tuple[str, str], str], *, pod_name: str = "") -> dict[str, str]:
     """The environment the kubelet would give the container. Secrets are never in git, so
-    their values come from ``secrets`` ((name, key) -> value), as the operator creates them."""
+    their values come from ``secrets`` ((name, key) -> value), as the operator creates them;
+    the downward API's ``metadata.name`` is ``pod_name`` (see :func:`pod_name`)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         env.update(configmap(docs, source["configMapRef"]["name"]))
@@ -189,9 +190,24 @@ def container_env(docs: Docs, container: Doc, secrets: dict[tuple[str, str], str
         if "value" in item:
             env[item["name"]] = _expand(item["value"], env)
             continue
+        if "fieldRef" in item["valueFrom"]:
+            path = item["valueFrom"]["fieldRef"]["fieldPath"]
+            if path != "metadata.name":
+                raise NotImplementedError(f"downward API field {path}")
+            env[item["name"]] = pod_name
+            continue
         ref = item["valueFrom"]["secretKeyRef"]
         env[item["name"]] = secrets[(ref["name"], ref["key"])]
     return env
+
+
+def pod_name(owner: Doc, ordinal: int = 0) -> str:
+    """The name of one of ``owner``'s pods as Kubernetes names it: ``<name>-<ordinal>`` for a
+    StatefulSet, a generated suffix for the others."""
+    name = owner["metadata"]["name"]
+    if owner["kind"] == "StatefulSet":
+        return f"{name}-{ordinal}"
+    return f"{name}-5d9c7b8f4d-x2k7q" if owner["kind"] == "Deployment" else f"{name}-x2k7q"
 
 
 def container_args(container: Doc, env: dict[str, str]) -> list[str]:

@@ -47,6 +47,7 @@ from manifest_rendering import (
     of_kind,
     one,
     pod_labels,
+    pod_name,
     render,
 )
 from network_flows import Peer, allowed
@@ -81,7 +82,7 @@ def referenced_secrets(docs: Docs) -> set[tuple[str, str]]:
     refs: set[tuple[str, str]] = set()
     for _owner, spec, container in containers(docs):
         for item in container.get("env", []):
-            if "valueFrom" in item:
+            if "secretKeyRef" in item.get("valueFrom", {}):
                 ref = item["valueFrom"]["secretKeyRef"]
                 refs.add((ref["name"], ref["key"]))
         for volume in spec.get("volumes", []):
@@ -110,9 +111,12 @@ def omni_containers(docs: Docs) -> list[tuple[Doc, Doc, Doc]]:
     return [(o, s, c) for o, s, c in containers(docs) if c["image"].startswith(OMNI_IMAGE)]
 
 
-def settings_of(docs: Docs, spec: Doc, container: Doc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OmniSettings:
-    """Load the container's settings file through the real settings model, with its env."""
-    env = container_env(docs, container, SECRETS)
+def settings_of(
+    docs: Docs, spec: Doc, container: Doc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, pod: str = ""
+) -> OmniSettings:
+    """Load the container's settings file through the real settings model, with its env
+    (``pod``: the pod's name, for the downward API)."""
+    env = container_env(docs, container, SECRETS, pod_name=pod)
     args = container_args(container, env)
     config = Path(args[args.index("--config") + 1])
     mount = next(m for m in container["volumeMounts"] if m["mountPath"] == str(config.parent))
@@ -141,7 +145,7 @@ def test_every_omni_process_loads_its_rendered_settings_with_the_real_model(
     found = configured(docs)
     assert {o["metadata"]["name"].split("-")[1] for o, _s, _c in found} == {"collector", "ingest", "schema"}
     for owner, spec, container in found:
-        settings = settings_of(docs, spec, container, tmp_path, monkeypatch)
+        settings = settings_of(docs, spec, container, tmp_path, monkeypatch, pod=pod_name(owner))
         dsn = urlsplit(settings.storage_dsn)
         assert (f"{dsn.hostname}", dsn.port) == (chi_service_host(installation), chi_ports(installation)["http"]), label(owner, container)
         assert dsn.username == "omni_writer" and dsn.password == SECRETS[("clickhouse-users", "writer-password")]
@@ -170,13 +174,14 @@ def test_collectors_discover_with_the_permissions_and_volumes_they_have(
     overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs = render(overlay)
-    for collector in [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].startswith("omni-collector")]:
+    for collector in collectors(docs):
         spec = collector["spec"]["template"]["spec"]
         container = spec["containers"][0]
-        settings = settings_of(docs, spec, container, tmp_path, monkeypatch)
+        settings = settings_of(docs, spec, container, tmp_path, monkeypatch, pod=pod_name(collector))
         assert settings.discovery_enabled and settings.discovery_mode == "in-cluster"
         assert spec["serviceAccountName"] and spec.get("automountServiceAccountToken", True)
-        assert collector["spec"]["strategy"]["type"] == "Recreate", "two pods of one shard would scrape twice"
+        # A StatefulSet never runs two pods with one ordinal: no shard is scraped twice.
+        assert collector["kind"] == "StatefulSet", "two pods of one shard would scrape twice"
         assert settings.metrics_port == {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"]
         volumes = {v["name"]: v for v in spec["volumes"]}
         writable = [m["mountPath"] for m in container["volumeMounts"] if "emptyDir" in volumes[m["name"]]]
@@ -189,21 +194,43 @@ def test_collectors_discover_with_the_permissions_and_volumes_they_have(
                 assert namespace in values.values(), f"{rule.source} discovered in {namespace}, which no NetworkPolicy opens"
 
 
-def test_the_replicated_collectors_share_the_sources_without_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    docs = render("overlays/replicated")
-    shards = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].startswith("omni-collector")]
-    assert len(shards) >= 2
-    owned: dict[str, str] = {}
-    for shard in shards:
-        spec = shard["spec"]["template"]["spec"]
-        settings = settings_of(docs, spec, spec["containers"][0], tmp_path, monkeypatch)
-        assert settings.discovery_sources, f"{shard['metadata']['name']} would discover every source"
-        for rule in default_rules(settings.discovery_sources):
-            assert rule.source not in owned, f"{rule.source} scraped by {owned.get(rule.source)} and {shard['metadata']['name']}"
-            owned[rule.source] = shard["metadata"]["name"]
-    assert set(owned) == {r.source for r in default_rules()}, "a source no collector scrapes"
-    selectors = [tuple(sorted(s["spec"]["selector"]["matchLabels"].items())) for s in shards]
-    assert len(set(selectors)) == len(selectors)
+def collectors(docs: Docs) -> list[Doc]:
+    return [d for d in of_kind(docs, "Deployment", "StatefulSet") if d["metadata"]["name"].startswith("omni-collector")]
+
+
+def shard_findings(docs: Docs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each collector replica's settings, loaded with its own pod name, must give the shard
+    indexes 0..count-1 with count = replicas, so every bucket of targets has one replica."""
+    (collector,) = collectors(docs)
+    spec = collector["spec"]["template"]["spec"]
+    replicas = collector["spec"].get("replicas", 1)
+    shards = []
+    for ordinal in range(replicas):
+        pod = pod_name(collector, ordinal)
+        try:
+            shards.append(settings_of(docs, spec, spec["containers"][0], tmp_path, monkeypatch, pod=pod).target_shard())
+        except ConfigError as exc:
+            return [f"{pod}: {exc.field}: {exc}"]
+    out = [f"{label(collector)}: {replicas} replicas, shard_count {c}" for c in sorted({s.count for s in shards} - {replicas})]
+    if sorted(s.index for s in shards) != list(range(replicas)):
+        out.append(f"{label(collector)}: shard indexes {sorted(s.index for s in shards)}")
+    return out
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_shard_count_is_the_number_of_collector_replicas(overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = render(overlay)
+    assert shard_findings(docs, tmp_path, monkeypatch) == []
+    if overlay.endswith("replicated"):
+        assert collectors(docs)[0]["spec"]["replicas"] > 1, "the replicated overlay shares the targets between several collectors"
+
+
+@pytest.mark.parametrize("change", [1, -1])
+def test_replicas_changed_without_the_shard_count_fail_the_check(change: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = copy.deepcopy(render("overlays/replicated"))
+    collectors(docs)[0]["spec"]["replicas"] += change
+    (finding,) = shard_findings(docs, tmp_path, monkeypatch)
+    assert "shard_count" in finding
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -427,7 +454,7 @@ def test_our_image_tag_is_the_package_version(overlay: str) -> None:
 
 
 def ours(docs: Docs, name: str) -> Peer:
-    workload = next(d for d in docs if d["kind"] in {"Deployment", "Job"} and d["metadata"]["name"] == name)
+    workload = next(d for d in docs if d["kind"] in {"Deployment", "StatefulSet", "Job"} and d["metadata"]["name"] == name)
     return Peer(NAMESPACE, pod_labels(workload), name=name)
 
 
@@ -443,7 +470,7 @@ def flows(docs: Docs) -> tuple[list[tuple[Peer, Peer, int, str]], list[tuple[Pee
     operator = Peer(v["CLICKHOUSE_OPERATOR_NAMESPACE"], {"app": "clickhouse-operator"}, name="operator")
     platform_otel = Peer(v["OTEL_COLLECTOR_NAMESPACE"], {"app.kubernetes.io/name": "otelcol"}, name="platform-otel")
     app_pod = Peer("shop", {"app": "shop"}, name="app")
-    collector_names = [d["metadata"]["name"] for d in of_kind(docs, "Deployment") if d["metadata"]["name"].startswith("omni-collector")]
+    collector_names = [d["metadata"]["name"] for d in collectors(docs)]
     otel, ingest, health, schema = (ours(docs, n) for n in ("otel-collector", "omni-ingest", "omni-health", "omni-schema"))
     targets = [
         (api, 6443), (api, 443),
@@ -452,6 +479,7 @@ def flows(docs: Docs) -> tuple[list[tuple[Peer, Peer, int, str]], list[tuple[Pee
         (Peer(v["KUMA_NAMESPACE"], {"app": "kuma-control-plane"}), 5680), (Peer(v["KUMA_NAMESPACE"], {"app": "kuma-control-plane"}), 5681),
         (app_pod, 5670), (Peer(v["KUBEVIRT_NAMESPACE"], {"kubevirt.io": "virt-handler"}), 8443),
         (Peer(v["CDI_NAMESPACE"], {"app": "cdi-deployment"}), 8080),
+        (Peer(v["ARGOCD_NAMESPACE"], {"app.kubernetes.io/name": "argocd-application-controller"}), 8082),
         (ch, 8123), (otel, 4317), (otel, 4318), (ingest, 4318),
     ]
     needed = [(ours(docs, c), t, p, "TCP") for c in collector_names for t, p in targets]
@@ -501,8 +529,8 @@ def test_without_the_default_deny_the_forbidden_flows_open() -> None:
 def test_services_select_one_workload_and_target_its_named_ports(overlay: str) -> None:
     docs = render(overlay)
     for service in of_kind(docs, "Service"):
-        matches = [d for d in of_kind(docs, "Deployment") if service["spec"]["selector"].items() <= pod_labels(d).items()]
-        assert len(matches) == 1, f"Service {service['metadata']['name']} selects {len(matches)} Deployments"
+        matches = [d for d in of_kind(docs, "Deployment", "StatefulSet") if service["spec"]["selector"].items() <= pod_labels(d).items()]
+        assert len(matches) == 1, f"Service {service['metadata']['name']} selects {len(matches)} workloads"
         names = {p["name"] for c in matches[0]["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
         assert {p["targetPort"] for p in service["spec"]["ports"]} <= names
 
@@ -515,7 +543,7 @@ def test_rbac_is_exactly_what_discovery_documents() -> None:
         docs = render(overlay)
         for (kind, name), expected in documented.items():
             assert one(docs, kind, name)["rules"] == expected["rules"]
-        accounts = {d["spec"]["template"]["spec"]["serviceAccountName"] for d in of_kind(docs, "Deployment") if d["metadata"]["name"].startswith("omni-collector")}
+        accounts = {d["spec"]["template"]["spec"]["serviceAccountName"] for d in collectors(docs)}
         assert len(accounts) == 1
         for kind, role_kind in (("ClusterRoleBinding", "ClusterRole"), ("RoleBinding", "Role")):
             binding = one(docs, kind)
@@ -533,7 +561,7 @@ def test_sync_waves_order_clickhouse_then_the_schema_job_then_our_workloads(over
     storage = max(wave(d) for d in of_kind(docs, "ClickHouseInstallation", "ClickHouseKeeperInstallation"))
     schema = one(docs, "Job", "omni-schema")
     assert schema["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "Sync"
-    assert storage < wave(schema) < min(wave(d) for d in of_kind(docs, "Deployment"))
+    assert storage < wave(schema) < min(wave(d) for d in of_kind(docs, "Deployment", "StatefulSet"))
 
 
 def test_the_application_syncs_an_overlay_into_a_restricted_namespace_with_its_parameters() -> None:

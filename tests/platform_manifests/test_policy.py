@@ -75,7 +75,7 @@ def test_every_cluster_value_reaches_the_manifests(overlay: str) -> None:
 def test_the_single_node_overlay_is_small_on_mayastor_and_the_replicated_one_is_not() -> None:
     small, big = render("overlays/single-node"), render("overlays/replicated")
     assert configmap_values(small)["STORAGE_CLASS"] == "mayastor"
-    assert all(d["spec"].get("replicas", 1) == 1 for d in of_kind(small, "Deployment"))
+    assert all(d["spec"].get("replicas", 1) == 1 for d in of_kind(small, "Deployment", "StatefulSet"))
     assert not of_kind(small, "ClickHouseKeeperInstallation")
     assert [c["layout"]["replicasCount"] for c in one(small, "ClickHouseInstallation")["spec"]["configuration"]["clusters"]] == [1]
     assert [c["layout"]["replicasCount"] for c in one(big, "ClickHouseInstallation")["spec"]["configuration"]["clusters"]] == [2]
@@ -96,13 +96,13 @@ def test_overlays_pass_the_platform_policy_gate(overlay: str) -> None:
 def test_the_kuma_component_meshes_the_deployments_but_not_the_schema_job() -> None:
     plain = render("overlays/single-node")
     assert one(plain, "Namespace")["metadata"]["labels"]["kuma.io/sidecar-injection"] == "disabled"
-    assert {d["spec"]["template"]["metadata"]["labels"]["kuma.io/sidecar-injection"] for d in of_kind(plain, "Deployment", "Job")} == {"disabled"}
+    assert {d["spec"]["template"]["metadata"]["labels"]["kuma.io/sidecar-injection"] for d in of_kind(plain, "Deployment", "StatefulSet", "Job")} == {"disabled"}
 
     meshed = render_with_components("overlays/single-node", "components/kuma-mesh")
     namespace = one(meshed, "Namespace")["metadata"]["labels"]
     assert namespace["kuma.io/sidecar-injection"] == "enabled"
     assert namespace["pod-security.kubernetes.io/enforce"] == "privileged"
-    assert {d["spec"]["template"]["metadata"]["labels"]["kuma.io/sidecar-injection"] for d in of_kind(meshed, "Deployment")} == {"enabled"}
+    assert {d["spec"]["template"]["metadata"]["labels"]["kuma.io/sidecar-injection"] for d in of_kind(meshed, "Deployment", "StatefulSet")} == {"enabled"}
     assert one(meshed, "Job")["spec"]["template"]["metadata"]["labels"]["kuma.io/sidecar-injection"] == "disabled"
     assert one(meshed, "NetworkPolicy", "kuma-dataplane")
     assert findings(meshed) == []
