@@ -37,7 +37,8 @@ def two_cycles(process) -> None:
 
 def test_two_collect_cycles_store_the_store_state_beside_the_scraped_targets(tmp_path):
     dsn = f"chdb://{tmp_path / 'db'}"
-    settings = load_settings(storage_dsn=dsn, cluster_name="lab")
+    # batch_max_age_s=0: each cycle's batch is inserted at once, so the second reading can see it
+    settings = load_settings(storage_dsn=dsn, cluster_name="lab", batch_max_age_s=0)
     with http_target(Answer(POOL)) as server:
         process = build_collect(
             settings, [TargetSettings(url=f"{server.url}/metrics", source="prometheus")], open_store_first=True
