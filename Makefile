@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/encode.py
 	$(BIN)/python bench/e2e.py
 
 clean:
