@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from clickhouse_connect.datatypes.registry import get_from_name
+from clickhouse_connect.driver.exceptions import DataError
 from clickhouse_connect.driver.insert import InsertContext
 from opentelemetry.sdk.metrics.export import (
     Gauge,
@@ -46,7 +47,7 @@ from ._columns import SortedMap, to_columns
 from ._options import MetricKind, SchemaOptions
 from ._schema import expected_columns
 
-__all__ = ["EncodedTable", "NativeEncoder"]
+__all__ = ["EncodedBatch", "EncodedTable", "NativeEncoder"]
 
 _NS_PER_S = 1_000_000_000
 _KINDS: dict[type, MetricKind] = {
@@ -89,6 +90,14 @@ class EncodedTable:
 
     payload: bytes
     rows: int
+
+
+@dataclass(frozen=True)
+class EncodedBatch:
+    """A batch as Native payloads per table, and the points no table holds (as the column path counts them)."""
+
+    tables: dict[MetricKind, EncodedTable]
+    skipped: int = 0
 
 
 @dataclass
@@ -144,7 +153,7 @@ class NativeEncoder:
         self._layouts: dict[tuple, _Layout] = {}
         self._columns: dict[MetricKind, list[tuple[str, Any]]] = {}
         self._contexts: dict[MetricKind, InsertContext] = {}
-        for kind in _DYNAMIC:
+        for kind in MetricKind:
             described = expected_columns(options, kind)
             types = [get_from_name(type_name) for _, type_name in described]
             self._columns[kind] = [(name, ch_type) for (name, _), ch_type in zip(described, types)]
@@ -154,42 +163,69 @@ class NativeEncoder:
         }
         self.hits = 0
         self.misses = 0
+        self.plain = 0
 
-    def encode(self, metrics_data: MetricsData) -> dict[MetricKind, EncodedTable] | None:
-        """Every table's Native payload for the batch, or None when the plain path must write it."""
+    def encode(self, metrics_data: MetricsData) -> EncodedBatch | None:
+        """Every table's Native payload for the batch; None when the column path must write it
+        (a point the column builder or clickhouse-connect refuses: that path reports it)."""
         try:
             return self._encode(metrics_data)
-        except (_Unencodable, TypeError, ValueError, OverflowError, AttributeError):
+        except (_Unencodable, TypeError, ValueError, OverflowError, AttributeError, DataError):
             return None
 
-    def _encode(self, metrics_data: MetricsData) -> dict[MetricKind, EncodedTable]:
+    def _encode(self, metrics_data: MetricsData) -> EncodedBatch:
         payloads: dict[MetricKind, list[bytes]] = {}
         rows: dict[MetricKind, int] = {}
+        skipped = 0
         for resource_metrics in metrics_data.resource_metrics:
             for scope_metrics in resource_metrics.scope_metrics:
-                key = _segment_key(resource_metrics, scope_metrics)
-                shape, points = _shape(scope_metrics)
-                layout = self._layouts.get(key)
-                blocks: dict[MetricKind, bytes] | None = None
-                if layout is not None and layout.shape == shape:
-                    blocks = self._reuse(layout, points)
-                if blocks is None:
-                    layout = self._fresh_layout(resource_metrics, scope_metrics, shape)
-                    blocks = self._reuse(layout, points)
-                    if blocks is None:  # the plain columns and the per-batch encoding disagree
-                        raise _Unencodable("segment cannot be encoded")
-                    self.misses += 1
-                else:
-                    self.hits += 1
-                for kind, block in blocks.items():
+                try:
+                    blocks = self._steady_blocks(resource_metrics, scope_metrics)
+                except (_Unencodable, TypeError, ValueError, OverflowError, AttributeError):
+                    # The column builder and clickhouse-connect encode this segment whole, uncached.
+                    blocks, segment_skipped = self._plain_blocks(resource_metrics, scope_metrics)
+                    skipped += segment_skipped
+                    self.plain += 1
+                for kind, (block, block_rows) in blocks.items():
                     payloads.setdefault(kind, []).append(block)
-                    rows[kind] = rows.get(kind, 0) + layout.blocks[kind].rows
-        return {kind: EncodedTable(b"".join(parts), rows[kind]) for kind, parts in payloads.items()}
+                    rows[kind] = rows.get(kind, 0) + block_rows
+        tables = {kind: EncodedTable(b"".join(parts), rows[kind]) for kind, parts in payloads.items()}
+        return EncodedBatch(tables, skipped)
 
-    def _fresh_layout(self, resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics, shape: tuple) -> _Layout:
-        """Encode a segment's static columns from the plain column builder's output."""
+    def _steady_blocks(self, resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics) -> dict[MetricKind, tuple[bytes, int]]:
+        key = _segment_key(resource_metrics, scope_metrics)
+        shape, points = _shape(scope_metrics)
+        layout = self._layouts.get(key)
+        blocks: dict[MetricKind, bytes] | None = None
+        if layout is not None and layout.shape == shape:
+            blocks = self._reuse(layout, points)
+        if blocks is None:
+            _check_static_parts(points)  # fail before encoding a layout that could never be reused
+            layout = self._fresh_layout(key, resource_metrics, scope_metrics, shape)
+            blocks = self._reuse(layout, points)
+            if blocks is None:
+                raise _Unencodable("the segment's own layout does not match it")
+            self.misses += 1
+        else:
+            self.hits += 1
+        return {kind: (block, layout.blocks[kind].rows) for kind, block in blocks.items()}
+
+    def _segment_columns(self, resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics):
         single = MetricsData([ResourceMetrics(resource_metrics.resource, [scope_metrics], resource_metrics.schema_url)])
-        tables, skipped = to_columns(single, self._options.generation, self._sorted_map)
+        return to_columns(single, self._options.generation, self._sorted_map)
+
+    def _plain_blocks(self, resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics) -> tuple[dict[MetricKind, tuple[bytes, int]], int]:
+        tables, skipped = self._segment_columns(resource_metrics, scope_metrics)
+        blocks = {}
+        for kind, column_set in tables.items():
+            if column_set.rows:
+                pieces = self._write_block(kind, column_set.columns, column_set.rows, frozenset())
+                blocks[kind] = (b"".join(p for p in pieces if isinstance(p, bytes)), column_set.rows)
+        return blocks, skipped
+
+    def _fresh_layout(self, key: tuple, resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics, shape: tuple) -> _Layout:
+        """Encode a segment's static columns from the plain column builder's output."""
+        tables, skipped = self._segment_columns(resource_metrics, scope_metrics)
         if skipped:
             raise _Unencodable("a metric type no table holds")
         blocks: dict[MetricKind, _Block] = {}
@@ -200,11 +236,20 @@ class NativeEncoder:
         layout = _Layout(shape, blocks)
         if len(self._layouts) >= self._max_layouts:
             self._layouts.clear()
-        self._layouts[_segment_key(resource_metrics, scope_metrics)] = layout
+        self._layouts[key] = layout
         return layout
 
     def _static_block(self, kind: MetricKind, columns: list[list[Any]], rows: int) -> _Block:
-        dynamic = _DYNAMIC[kind]
+        pieces = self._write_block(kind, columns, rows, _DYNAMIC[kind])
+        arrays, lengths = b"", []
+        if kind is MetricKind.HISTOGRAM:
+            arrays, lengths = _float_arrays(columns[17])
+        elif kind is MetricKind.SUMMARY:
+            arrays, lengths = _float_arrays(columns[16])
+        return _Block(pieces, rows, list(columns[11]), arrays, lengths)
+
+    def _write_block(self, kind: MetricKind, columns: list[list[Any]], rows: int, dynamic: frozenset[int]) -> list[bytes | int]:
+        """A Native block as clickhouse-connect writes it, with slots where ``dynamic`` columns go."""
         context = self._contexts[kind]
         out = bytearray()
         pieces: list[bytes | int] = []
@@ -221,12 +266,7 @@ class NativeEncoder:
                 context.start_column(name)
                 ch_type.write_column(data, out, context)
         pieces.append(bytes(out))
-        arrays, lengths = b"", []
-        if kind is MetricKind.HISTOGRAM:
-            arrays, lengths = _float_arrays(columns[17])
-        elif kind is MetricKind.SUMMARY:
-            arrays, lengths = _float_arrays(columns[16])
-        return _Block([p for p in pieces if not isinstance(p, bytes) or p], rows, list(columns[11]), arrays, lengths)
+        return [p for p in pieces if not isinstance(p, bytes) or p]
 
     def _reuse(self, layout: _Layout, points: dict[MetricKind, list[Any]]) -> dict[MetricKind, bytes] | None:
         """The segment's blocks for these points, or None when any static part differs."""
@@ -347,6 +387,18 @@ def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[An
         shape.append((kind, *entry, len(data_points), *extra))
         points.setdefault(kind, []).extend(data_points)
     return tuple(shape), points
+
+
+def _check_static_parts(points: dict[MetricKind, list[Any]]) -> None:
+    """What makes a segment's layout unreusable whatever its values: a cheap scan before encoding it."""
+    for kind, kind_points in points.items():
+        attributes = list(map(_ATTRIBUTES, kind_points))
+        if not _exact(attributes, {dict}) or not _exact(chain.from_iterable(attributes), _STR_ONLY):
+            raise _Unencodable("attributes that are not a dict of plain strings")
+        if not _exact(chain.from_iterable(map(dict.values, attributes)), _STR_ONLY):
+            raise _Unencodable("an attribute value that is not a plain string")
+        if kind is not MetricKind.SUMMARY and any(map(_EXEMPLARS, kind_points)):
+            raise _Unencodable("exemplars")
 
 
 def _flags(points: list[Any]) -> list[int]:

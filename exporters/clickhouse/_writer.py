@@ -97,10 +97,10 @@ class ClickHouseWriter:
             if encoded is not None:
                 with engine_lock(self._client):
                     for kind in MetricKind:
-                        table = encoded.get(kind)
+                        table = encoded.tables.get(kind)
                         if table is not None and table.rows:
                             rows[qualified(self._options, kind)] = self._insert_native(kind, table, insert_token)
-                return WriteReport(rows, 0)
+                return WriteReport(rows, encoded.skipped)
             try:
                 tables, skipped = to_columns(metrics_data, self._options.generation, self._attribute_maps)
             except (AttributeError, TypeError, ValueError) as exc:

@@ -127,7 +127,7 @@ def test_a_reused_layout_encodes_the_same_bytes_as_the_plain_path(specs, generat
         encoded = encoder.encode(batch)
         assert encoded is not None
         expected = reference_blocks(batch, options)
-        assert {kind: table.payload for kind, table in encoded.items()} == expected
+        assert {kind: table.payload for kind, table in encoded.tables.items()} == expected
     if any(series for *_, series, _ in specs):
         assert encoder.hits == 1 and encoder.misses == 1
 
@@ -149,5 +149,6 @@ def test_a_label_value_that_is_not_a_plain_string_is_never_served_from_the_cache
     # Equal to "a" as a str, but rendered differently by the plain path: the cache must not answer.
     odd = batch(Shouty("a"))
     encoded = encoder.encode(odd)
-    assert encoded is None or encoded[MetricKind.GAUGE].payload == reference_blocks(odd, options)[MetricKind.GAUGE]
-    assert encoder.hits == 0
+    assert encoded is not None
+    assert encoded.tables[MetricKind.GAUGE].payload == reference_blocks(odd, options)[MetricKind.GAUGE]
+    assert encoder.hits == 0 and encoder.plain == 1

@@ -134,3 +134,28 @@ def test_a_changed_layout_falls_back_and_still_stores_the_same_rows(tmp_path):
     assert encoded._encoder.hits == hits_before  # the mutated dict was noticed
     for kind in MetricKind:
         assert table_bytes(client, encoded_options, kind) == table_bytes(client, plain_options, kind)
+
+
+def test_segments_the_cache_cannot_serve_share_the_insert_and_store_the_rows_of_the_column_path(tmp_path):
+    from test_writer import hand_built  # exemplars, exponential histograms, summaries, several resources
+
+    client = connect(f"chdb://{tmp_path}/store")
+    plain_options = SchemaOptions(database="plain")
+    encoded_options = SchemaOptions(database="encoded")
+    apply_schema(client, plain_options)
+    apply_schema(client, encoded_options)
+    plain = ClickHouseWriter(client, plain_options, pre_encoded=False)
+    encoded = ClickHouseWriter(client, encoded_options)
+    path = DATA / "exposition" / "envoy_netdata_envoy_front_proxy.prom"
+    odd = hand_built()
+    for scrape in batches(path):
+        mixed = MetricsData([*scrape.resource_metrics, *odd.resource_metrics])
+        odd = MetricsData(list(reversed(odd.resource_metrics)))  # a different order next time
+        plain_report = plain.write(mixed, insert_token=None)
+        encoded_report = encoded.write(mixed)
+        assert encoded_report.skipped_points == plain_report.skipped_points
+    encoder = encoded._encoder
+    assert encoder is not None and encoder.hits >= 2 and encoder.plain >= 3
+    for kind in MetricKind:
+        assert table_bytes(client, encoded_options, kind) == table_bytes(client, plain_options, kind), kind
+    assert client.query(f"SELECT count() FROM {qualified(encoded_options, MetricKind.EXPONENTIAL_HISTOGRAM)}").result_rows[0][0] > 0
