@@ -348,19 +348,24 @@ def _segment_key(resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics)
     resource = resource_metrics.resource
     scope = scope_metrics.scope
     raw_scope_attributes = scope.attributes if scope is not None else None
-    key = (
-        *chain.from_iterable(sorted_text_map(resource.attributes).items()),
-        "",
+    resource_items = tuple(sorted_text_map(resource.attributes).items())
+    scope_items = tuple(sorted_text_map(raw_scope_attributes).items())
+    texts = (
         resource_metrics.schema_url or resource.schema_url or "",
         (scope.name if scope is not None else "") or "",
         (scope.version if scope is not None else "") or "",
-        *chain.from_iterable(sorted_text_map(raw_scope_attributes).items()),
-        "",
         scope_metrics.schema_url or (scope.schema_url if scope is not None else "") or "",
     )
-    if not _exact(key, _STR_ONLY):
+    if not (
+        _exact(texts, _STR_ONLY)
+        and _exact(chain.from_iterable(resource_items), _STR_ONLY)
+        and _exact(chain.from_iterable(scope_items), _STR_ONLY)
+    ):
         raise _Unencodable("a resource or scope field that is not a plain string")
-    return (key, getattr(raw_scope_attributes, "dropped", 0) or 0)
+    dropped = getattr(raw_scope_attributes, "dropped", 0) or 0
+    if type(dropped) is not int:
+        raise _Unencodable("a dropped-attributes count that is not an int")
+    return (resource_items, scope_items, texts, dropped)
 
 
 def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[Any]]]:

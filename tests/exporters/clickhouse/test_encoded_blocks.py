@@ -152,3 +152,30 @@ def test_a_label_value_that_is_not_a_plain_string_is_never_served_from_the_cache
     assert encoded is not None
     assert encoded.tables[MetricKind.GAUGE].payload == reference_blocks(odd, options)[MetricKind.GAUGE]
     assert encoder.hits == 0 and encoder.plain == 1
+
+
+def test_targets_with_the_same_metrics_keep_their_own_resource_and_scope_columns():
+    options = SchemaOptions()
+    encoder = NativeEncoder(options)
+
+    def batch(resource: dict, scope_name: str, schema_url: str, time_ns: int) -> MetricsData:
+        point = FlaggedNumberDataPoint({"zone": "a"}, T0, time_ns, 1.0, (), 0)
+        metric = Metric("up", "", "", Gauge([point]))
+        scope = ScopeMetrics(InstrumentationScope(scope_name), [metric], "")
+        return MetricsData([ResourceMetrics(Resource(resource), [scope], schema_url)])
+
+    # Pairs that a flattened key could confuse: values moving between fields.
+    variants = [
+        ({"a": "b"}, "", ""),
+        ({"a": ""}, "b", ""),
+        ({}, "a", "b"),
+        ({"a": "b", "c": ""}, "", ""),
+        ({"a": "b"}, "", "x"),
+    ]
+    for step in range(3):
+        for resource, scope_name, schema_url in variants:
+            one = batch(resource, scope_name, schema_url, T0 + step)
+            encoded = encoder.encode(one)
+            assert encoded is not None
+            assert encoded.tables[MetricKind.GAUGE].payload == reference_blocks(one, options)[MetricKind.GAUGE]
+    assert encoder.misses == len(variants) and encoder.hits == 2 * len(variants)
