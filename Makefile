@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/logs.py
+	$(BIN)/python bench/encode.py
+	$(BIN)/python bench/e2e.py
 
 clean:
 	rm -rf $(VENV) .omni .pytest_cache

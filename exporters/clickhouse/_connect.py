@@ -4,6 +4,10 @@ chDB runs the engine inside this process and hosts exactly one data directory pe
 so every caller asking for the same ``chdb://`` path gets the same client, and a lock per
 path (:func:`engine_lock`) keeps writers from interleaving their statements on it. Closing
 that client releases the directory; the next :func:`connect` opens a fresh one.
+
+chDB itself (a ~390 MiB RSS library) is loaded only when a ``chdb://`` DSN is opened:
+clickhouse-connect imports its chDB backend on first use, and nothing here imports it
+eagerly, so a collector writing to a ClickHouse server never maps it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ from omni_core.errors import ConfigError, StorageUnavailable
 
 from ._failures import storage_failure
 
-__all__ = ["StorageDsn", "close_embedded_engines", "connect", "engine_lock", "parse_dsn", "redact_dsn"]
+__all__ = [
+    "StorageDsn",
+    "cheap_insert_settings",
+    "close_embedded_engines",
+    "connect",
+    "engine_lock",
+    "parse_dsn",
+    "redact_dsn",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -241,3 +253,18 @@ def close_embedded_engines() -> None:
                 engine.client.close()
             except Exception:  # closing is best effort: the engine may already be gone
                 logger.debug("closing chDB client failed", exc_info=True)
+
+
+#: Insert settings that make each new part cheaper without changing what is stored: skip
+#: indexes are built by the next merge instead of on every small insert.
+_CHEAP_INSERT_SETTINGS: dict[str, str] = {"materialize_skip_indexes_on_insert": "0"}
+
+
+def cheap_insert_settings(client: Client) -> dict[str, str]:
+    """The cheap-part insert settings this engine knows (an older server rejects unknown ones).
+
+    clickhouse-connect reads ``system.settings`` once when the client connects
+    (``server_settings``); this only filters by it, so it costs no statement.
+    """
+    known = getattr(client, "server_settings", None) or {}
+    return {name: value for name, value in _CHEAP_INSERT_SETTINGS.items() if name in known}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ._logs_schema import render_logs_schema
 from ._options import Generation, MetricKind, SchemaOptions
 
-__all__ = ["OPTIONAL_TABLE_SETTING", "column_ddl", "expected_columns", "render_schema"]
+__all__ = ["OPTIONAL_TABLE_SETTING", "STATISTICS_TABLE_SETTING", "column_ddl", "expected_columns", "render_schema"]
 
 _STRING_MAP = "Map(LowCardinality(String), String)"
 
@@ -153,6 +153,9 @@ _INDEXES = (
 _TIME_INDEX = "INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1"
 #: The one table setting older servers reject; :func:`render_schema` leaves it out for them.
 OPTIONAL_TABLE_SETTING = "string_serialization_version"
+#: Statistics the engine would otherwise compute for every column on every merge; no query of
+#: this project reads them. Only newer engines know the setting.
+STATISTICS_TABLE_SETTING = "auto_statistics_types"
 
 _SORT_KEYS: dict[str, str] = {
     "classic": "(ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))",
@@ -183,6 +186,8 @@ def _create_storage_table(options: SchemaOptions, kind: MetricKind, server_setti
         settings += f", non_replicated_deduplication_window = {options.deduplication_window}"
     if options.inline_string_sizes and (server_settings is None or OPTIONAL_TABLE_SETTING in server_settings):
         settings += f", {OPTIONAL_TABLE_SETTING} = 'single_stream'"
+    if server_settings is None or STATISTICS_TABLE_SETTING in server_settings:
+        settings += f", {STATISTICS_TABLE_SETTING} = ''"
     return (
         f"CREATE TABLE IF NOT EXISTS `{options.database}`.`{_storage_table(options, kind)}`{_on_cluster(options)} (\n"
         f"    {body}\n"
