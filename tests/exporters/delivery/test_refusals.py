@@ -70,14 +70,22 @@ class _DiskFullClient:
     def __getattr__(self, name: str):
         return getattr(self._client, name)
 
-    def insert(self, *args, **kwargs):
+    def _refuse_while_full(self) -> None:
         if self.full:
             self.refused_inserts += 1
             raise DatabaseError(
                 "Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space. (NOT_ENOUGH_SPACE)",
                 code=243, name="NOT_ENOUGH_SPACE",
             )
+
+    # Both insert paths of the writer: column-oriented (``insert``) and pre-encoded Native blocks.
+    def insert(self, *args, **kwargs):
+        self._refuse_while_full()
         return self._client.insert(*args, **kwargs)
+
+    def raw_insert(self, *args, **kwargs):
+        self._refuse_while_full()
+        return self._client.raw_insert(*args, **kwargs)
 
 
 def test_a_full_disk_is_waited_out_and_nothing_is_dropped(chdb_store, make_gauge_batch, self_metrics, registry,
