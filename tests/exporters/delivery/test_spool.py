@@ -102,7 +102,10 @@ def test_spool_survives_sigkill_and_is_delivered_once_by_the_next_process(tmp_pa
     )
     try:
         assert producer.stdout is not None
-        ready, _, _ = select.select([producer.stdout], [], [], 120)
+        # poll, not select: the test process may hold more than 1024 descriptors by now
+        poller = select.poll()
+        poller.register(producer.stdout, select.POLLIN)
+        ready = poller.poll(120_000)
         assert ready, "the producer never reported its batches spooled"
         assert producer.stdout.readline().strip() == "SPOOLED"
     finally:
