@@ -15,6 +15,7 @@ from .kuma_cp import KumaControlPlaneSource
 from .kuma_dp import KumaDataplaneSource
 from .mayastor import MayastorCallHomeSource, MayastorExporterSource
 from .mayastor_api import MayastorApiSource
+from .omni import OmniSource
 
 __all__ = ["SOURCES", "Source", "get_source"]
 
@@ -38,6 +39,7 @@ SOURCES: dict[str, type[Source]] = {
         KubeVirtSource,
         CdiSource,
         CdiDataVolumeSource,
+        OmniSource,
     )
 }
 

@@ -24,7 +24,9 @@ from exporters.clickhouse import (
 
 from .._wiring import build_scraper, schema_options
 from ..settings import OmniSettings
+from ._previews import write_demo_previews
 from ._replay import ReplayScenario, ReplayServer
+from ._selftelemetry import SelfTelemetry
 from ._view import latest_pools, platform_rows, platform_table, pool_table
 from .scenarios_mayastor import mayastor_scenarios
 
@@ -47,7 +49,11 @@ def demo_scenarios(fill_s: float) -> list[ReplayScenario]:
         from .scenarios_platform import PLATFORM_SCENARIOS
     except ImportError:
         return scenarios
-    return scenarios + list(PLATFORM_SCENARIOS)
+    scenarios += list(PLATFORM_SCENARIOS)
+    # Dashboards: Kuma sidecars and control plane, virt-handler, CDI, Contour.
+    from .scenarios_sidecars import sidecar_scenarios
+
+    return scenarios + sidecar_scenarios()
 
 
 def _target(url: str, scenario: ReplayScenario, settings: OmniSettings) -> ScrapeTarget:
@@ -93,14 +99,17 @@ def run_demo(
     options = schema_options(settings)
     client: Any = connect(settings.storage_dsn)
     apply_schema(client, options)
-    exporter = ClickHouseMetricExporter(ClickHouseWriter(client, options))
-    scraper = build_scraper(settings)
+    # Self-telemetry (Pipeline dashboard): the store behind a delivery queue, our /metrics scraped as `omni`.
+    self_telemetry = SelfTelemetry()
+    exporter = self_telemetry.wrap(ClickHouseMetricExporter(ClickHouseWriter(client, options)))
+    scraper = build_scraper(settings, metrics=self_telemetry.collector_metrics)
     cycles = 0
     failed = 0
     pools = 0
 
     with ReplayServer(demo_scenarios(fill_s)) as server:
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
+        targets.append(self_telemetry.start(settings.scrape_timeout_s))
         console.print(
             f"[bold]omni-telemetry demo[/bold]: {len(targets)} replay targets on 127.0.0.1, "
             f"store {settings.storage_dsn}, every {interval_s:g}s"
@@ -137,6 +146,7 @@ def run_demo(
             console.print("stopped")
         finally:
             exporter.shutdown()
+            self_telemetry.close()
 
     counts: dict[str, int] = {}
     by_job: dict[str, dict[str, int]] = {}
@@ -150,6 +160,10 @@ def run_demo(
         for job, n in rows:
             by_job.setdefault(job, {})[kind.value] = int(n)
     console.print(_stored_table(by_job))
+    # Dashboards: the same panel SQL rendered offline from this store.
+    preview_dir = write_demo_previews(client, options.database, console)
+    if preview_dir is not None:
+        console.print(f"dashboard previews: {preview_dir}")
     return DemoSummary(cycles, counts, pools, failed)
 
 
