@@ -27,6 +27,7 @@ __all__ = [
     "DatasourceVariable",
     "Grid",
     "Layout",
+    "ReducedValuePanel",
     "StateMap",
     "StatusHistory",
     "bargauge",
@@ -172,8 +173,9 @@ class StateMap:
         ]
 
 
-def _thresholds(steps: Sequence[tuple[float | None, str]]) -> list[g.Threshold]:
-    return [g.Threshold(color, i, float(value) if value is not None else 0.0) for i, (value, color) in enumerate(steps)]
+def _thresholds(steps: Sequence[tuple[float | None, str]]) -> list[dict[str, Any]]:
+    """Grafana's threshold steps; the first (base) step has value null (grafanalib writes the string "null")."""
+    return [{"color": color, "value": None if value is None else float(value)} for value, color in steps]
 
 
 _DEFAULT_STEPS: Sequence[tuple[float | None, str]] = ((None, "green"),)
@@ -231,41 +233,60 @@ def table(title: str, sql: str, grid: Grid, *, unit: str = "short", description:
     return g.Table(**_common(title, description, grid), targets=_target(sql, FORMAT_TABLE), unit=unit, span=None)
 
 
+@attr.s
+class ReducedValuePanel(g.Panel):
+    """``gauge`` or ``bargauge`` in Grafana 8+ JSON (grafanalib writes the Grafana 6 ``fieldOptions``)."""
+
+    panelType: str = attr.ib(default="gauge", validator=attr.validators.in_(("gauge", "bargauge")))  # noqa: N815
+    unit: str = attr.ib(default="percent")
+    minValue: float = attr.ib(default=0.0)  # noqa: N815
+    maxValue: float = attr.ib(default=100.0)  # noqa: N815
+    steps: list[dict[str, Any]] = attr.ib(factory=list)
+
+    def to_json_data(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "orientation": "horizontal" if self.panelType == "bargauge" else "auto",
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": True},
+            "showThresholdLabels": False,
+            "showThresholdMarkers": True,
+        }
+        if self.panelType == "bargauge":
+            options.update({"displayMode": "gradient", "showUnfilled": True, "valueMode": "color"})
+        return self.panel_json(
+            {
+                "fieldConfig": {
+                    "defaults": {
+                        "color": {"mode": "thresholds"},
+                        "mappings": [],
+                        "max": self.maxValue,
+                        "min": self.minValue,
+                        "thresholds": {"mode": "absolute", "steps": self.steps},
+                        "unit": self.unit,
+                    },
+                    "overrides": [],
+                },
+                "options": options,
+                "type": self.panelType,
+            }
+        )
+
+
 def gauge(
     title: str, sql: str, grid: Grid, *, unit: str = "percent", description: str = "",
     min_value: float = 0, max_value: float = 100, steps: Sequence[tuple[float | None, str]] = _DEFAULT_STEPS,
-) -> g.GaugePanel:
-    """A dial per row of a table query."""
-    panel = g.GaugePanel(
-        **_common(title, description, grid),
-        targets=_target(sql, FORMAT_TABLE),
-        format=unit,
-        min=min_value,
-        max=max_value,
-        calc="lastNotNull",
-        allValues=True,
-        thresholds=_thresholds(steps),
-    )
-    return panel
+) -> ReducedValuePanel:
+    """A dial per row of a table query (the row's text names it)."""
+    return ReducedValuePanel(**_common(title, description, grid), targets=_target(sql, FORMAT_TABLE), panelType="gauge",
+                             unit=unit, minValue=float(min_value), maxValue=float(max_value), steps=_thresholds(steps))
 
 
 def bargauge(
     title: str, sql: str, grid: Grid, *, unit: str = "percent", description: str = "",
     min_value: float = 0, max_value: float = 100, steps: Sequence[tuple[float | None, str]] = _DEFAULT_STEPS,
-) -> g.BarGauge:
+) -> ReducedValuePanel:
     """Horizontal bars, one per row of a table query."""
-    return g.BarGauge(
-        **_common(title, description, grid),
-        targets=_target(sql, FORMAT_TABLE),
-        format=unit,
-        min=min_value,
-        max=max_value,
-        calc="lastNotNull",
-        allValues=True,
-        orientation="horizontal",
-        displayMode="gradient",
-        thresholds=_thresholds(steps),
-    )
+    return ReducedValuePanel(**_common(title, description, grid), targets=_target(sql, FORMAT_TABLE), panelType="bargauge",
+                             unit=unit, minValue=float(min_value), maxValue=float(max_value), steps=_thresholds(steps))
 
 
 def state_timeline(title: str, sql: str, grid: Grid, states: StateMap, *, description: str = "") -> g.StateTimeline:

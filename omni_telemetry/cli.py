@@ -225,6 +225,10 @@ def collect(
             "or set discovery_enabled: true",
             field="targets",
         )
+    if settings.metrics_port:  # our own /metrics are stored too, for the Pipeline dashboard
+        from collectors.sources.omni import self_target
+
+        targets.append(self_target(settings.metrics_port, timeout_s=settings.scrape_timeout_s))
     from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry()  # one per run: the process's own telemetry, nothing global
