@@ -51,7 +51,17 @@ def dashboard_json(uid: str) -> dict[str, Any]:
     document = json.loads(json.dumps(DASHBOARDS[uid]().to_json_data(), cls=DashboardEncoder))
     for key in _LEGACY_KEYS:
         document.pop(key, None)
+    for panel in document.get("panels", []):
+        _drop_unset(panel)
+        _drop_unset(panel.get("fieldConfig", {}).get("defaults", {}))
+        _drop_unset(panel.get("fieldConfig", {}).get("defaults", {}).get("custom", {}))
     return document
+
+
+def _drop_unset(mapping: dict[str, Any]) -> None:
+    """grafanalib writes every optional field as null; Grafana's schema wants them absent."""
+    for key in [k for k, v in mapping.items() if v is None]:
+        del mapping[key]
 
 
 def _render(document: Mapping[str, Any]) -> str:
