@@ -410,6 +410,13 @@ class ContourControllerScenario:
             for (namespace, vhost), valid in proxies.items():
                 lines.append(f'contour_httpproxy_{state}{{namespace="{namespace}",vhost="{vhost}"}} {1 if valid == wanted else 0}')
         lines += [
+            "# HELP contour_dagrebuild_seconds Duration in seconds of DAG rebuilds",
+            "# TYPE contour_dagrebuild_seconds summary",
+            *(f'contour_dagrebuild_seconds{{quantile="{q}"}} {v}' for q, v in (("0.5", 0.012), ("0.9", 0.031), ("0.99", 0.084))),
+            f"contour_dagrebuild_seconds_sum {rebuilds * 0.015:.3f}",
+            f"contour_dagrebuild_seconds_count {rebuilds}",
+        ]
+        lines += [
             "# HELP contour_status_update_failed_total Number of status updates that failed.",
             "# TYPE contour_status_update_failed_total counter",
             f'contour_status_update_failed_total{{kind="HTTPProxy"}} {int(_time_in_windows(t, self.period_s, self.invalid_start_s, self.invalid_s) // 30)}',
