@@ -27,5 +27,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/ingest.py
 
+dashboards: $(STAMP)
+	$(BIN)/omni-telemetry dashboards build
+
+dashboards-check: $(STAMP)
+	$(BIN)/omni-telemetry dashboards check
+
 clean:
 	rm -rf $(VENV) .omni .pytest_cache
