@@ -141,7 +141,8 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
         f"SELECT DISTINCT Attributes['name'] FROM {qualified(SchemaOptions(), MetricKind.GAUGE)} "
         "WHERE MetricName = 'diskpool_used_size_bytes' ORDER BY 1"
     ).result_rows
-    assert pools == [("pool-on-node-1",), ("pool-on-node-2",), ("pool-on-node-3",)]
+    # node-4 (the replica host of the dashboards' demo data) joins the three nodes of the Mayastor story
+    assert pools == [("pool-on-node-1",), ("pool-on-node-2",), ("pool-on-node-3",), ("pool-on-node-4",)]
     services = client.query(
         f"SELECT DISTINCT ServiceName FROM {qualified(SchemaOptions(), MetricKind.GAUGE)} "
         "WHERE MetricName = 'up' AND Value = 1 ORDER BY 1"
