@@ -28,6 +28,7 @@ __all__ = [
     "GAUGE",
     "HISTOGRAM",
     "SUM",
+    "SERIES_KEY",
     "SUMMARY",
     "attr",
     "histogram_quantile_series",

@@ -13,6 +13,7 @@ from ._common import CLUSTER_VARIABLES, UP_DOWN, job, query_variable
 from ._grafana import Layout, dashboard, state_timeline, table, timeseries
 from ._sql import (
     CLUSTER,
+    SERIES_KEY,
     GAUGE,
     SUM,
     attr,
@@ -26,7 +27,8 @@ from ._sql import (
 UID = "omni-pipeline"
 
 JOB = when_selected("ServiceName", "job")
-OMNI_JOB = when_selected(attr("job"), "job")
+# our counters' `job` label is the scraped job; the omni source stores it as `exported_job`
+OMNI_JOB = when_selected(attr("exported_job"), "job")
 _TARGET = f"concat(ServiceName, ' ', {res('service.instance.id')})"
 
 SCRAPE_DURATION = series_over_time("scrape_duration_seconds", _TARGET, where=[JOB], aggregate="max", combine="max")
@@ -45,14 +47,19 @@ FROM (
   GROUP BY job
 ) AS up
 LEFT JOIN (
-  SELECT {attr('job')} AS job,
-         max(if(MetricName = 'omni_scrapes_total' AND {attr('result')} = 'failure', Value, 0))
-           - min(if(MetricName = 'omni_scrapes_total' AND {attr('result')} = 'failure', Value, 0)) AS failed_scrapes,
-         max(if(MetricName = 'omni_scrape_warnings_total', Value, 0))
-           - min(if(MetricName = 'omni_scrape_warnings_total', Value, 0)) AS warnings
-  FROM {SUM}
-  WHERE $__timeFilter(TimeUnix) AND MetricName IN ('omni_scrapes_total', 'omni_scrape_warnings_total') AND Flags = 0
-    AND {CLUSTER}
+  SELECT job, sumIf(increase, metric = 'omni_scrapes_total') AS failed_scrapes,
+         sumIf(increase, metric = 'omni_scrape_warnings_total') AS warnings
+  FROM (
+    -- per series: newest minus oldest value in the range (these counters restart with the collector)
+    SELECT {attr('exported_job')} AS job, MetricName AS metric, {SERIES_KEY} AS series,
+           argMax(Value, TimeUnix) - argMin(Value, TimeUnix) AS increase
+    FROM {SUM}
+    WHERE $__timeFilter(TimeUnix) AND MetricName IN ('omni_scrapes_total', 'omni_scrape_warnings_total') AND Flags = 0
+      AND {CLUSTER}
+      AND {job('omni')}
+      AND (MetricName = 'omni_scrape_warnings_total' OR {attr('result')} = 'failure')
+    GROUP BY job, metric, series
+  )
   GROUP BY job
 ) AS own USING (job)
 ORDER BY targets_down DESC, job
@@ -71,7 +78,7 @@ SPOOL = series_over_time(
 )
 DROPS = rate_series("omni_exporter_samples_dropped_total", f"concat({attr('sink')}, ' ', {attr('reason')})", where=[job("omni")])
 SCRAPE_RATE = rate_series(
-    "omni_scrapes_total", f"concat({attr('job')}, ' ', {attr('result')})", where=[job("omni"), OMNI_JOB]
+    "omni_scrapes_total", f"concat({attr('exported_job')}, ' ', {attr('result')})", where=[job("omni"), OMNI_JOB]
 )
 
 

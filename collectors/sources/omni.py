@@ -12,6 +12,10 @@ from typing import ClassVar, Mapping
 
 from .._source import Source
 from .._target import ScrapeTarget
+from ..exposition import Exposition, MetricFamily, Sample
+
+#: Labels our own metrics expose that name the scraped target, and the name they get when stored.
+_EXPORTED = {"job": "exported_job", "instance": "exported_instance"}
 
 __all__ = ["OmniSource", "self_target"]
 
@@ -23,6 +27,26 @@ class OmniSource(Source):
         "omni_scrapes_total": "counter",
         "omni_scrape_duration_seconds": "histogram",
     }
+
+    def normalize(self, exposition: Exposition, target: ScrapeTarget) -> Exposition:
+        """``job`` on our scrape counters is the *scraped* job: keep it as ``exported_job``.
+
+        The conversion drops ``job``/``instance`` labels (they are the scraping target's
+        identity), which would merge the counters of every job into one series; Prometheus
+        renames such clashing labels to ``exported_*`` the same way.
+        """
+        exposition.families = [_exported(family) for family in exposition.families]
+        return exposition
+
+
+def _exported(family: MetricFamily) -> MetricFamily:
+    if not any(label in sample.labels for sample in family.samples for label in _EXPORTED):
+        return family
+    samples = [
+        Sample(s.name, {_EXPORTED.get(k, k): v for k, v in s.labels.items()}, s.value, s.timestamp_ms, s.exemplar)
+        for s in family.samples
+    ]
+    return MetricFamily(family.name, family.type, family.help, family.unit, samples)
 
 
 def self_target(port: int, *, timeout_s: float = 5.0, host: str = "127.0.0.1") -> ScrapeTarget:

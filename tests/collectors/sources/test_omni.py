@@ -6,7 +6,7 @@ import asyncio
 
 from prometheus_client import CollectorRegistry, start_http_server
 
-from collectors import CollectorMetrics, Scraper
+from collectors import CollectorMetrics, ScrapeTarget, Scraper
 from collectors.sources import SOURCES, get_source
 from collectors.sources.omni import OmniSource, self_target
 from exporters._selfmetrics import ExporterMetrics
@@ -28,6 +28,7 @@ def test_self_target_scrapes_our_own_metrics_into_sums_and_histograms() -> None:
         target = self_target(server.server_port)
         assert target.job == "omni" and target.url.startswith("http://127.0.0.1:")
         collector.observe_scrape(target, True, 10, 0.1, 0)
+        collector.observe_scrape(ScrapeTarget("http://127.0.0.1:1/metrics", source="mayastor"), False, 0, 0.2, 0)
         scraper = Scraper(cluster="demo")
 
         async def once():
@@ -49,4 +50,6 @@ def test_self_target_scrapes_our_own_metrics_into_sums_and_histograms() -> None:
     written = metrics["omni_exporter_samples_written_total"].data
     assert written.is_monotonic and written.data_points[0].value == 1234
     assert type(metrics["omni_exporter_insert_duration_seconds"].data).__name__ == "Histogram"
-    assert "omni_scrapes_total" in metrics
+    scrapes = {(p.attributes.get("exported_job"), p.attributes.get("result")): p.value
+               for p in metrics["omni_scrapes_total"].data.data_points}
+    assert scrapes == {("omni", "success"): 1, ("mayastor", "failure"): 1}  # one series per scraped job, not merged
