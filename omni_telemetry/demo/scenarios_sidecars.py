@@ -189,6 +189,7 @@ class KumaControlPlaneScenario:
     path: str = "/metrics"
     options: dict[str, str] = field(default_factory=dict)
     proxies: int = 4
+    zone: str = "zone-1"
     nack_every_s: float = 90.0
     type_urls: tuple[str, ...] = (
         "type.googleapis.com/envoy.config.listener.v3.Listener",
@@ -199,7 +200,7 @@ class KumaControlPlaneScenario:
 
     def render(self, elapsed_s: float) -> tuple[bytes, str]:
         t = max(elapsed_s, 0.0) + 7200.0
-        pushes = t / 10.0 * self.proxies  # one generation per proxy every 10 s
+        pushes = t / 2.0 * self.proxies  # one generation per proxy every 2 s
         nacks = int(t // self.nack_every_s)
         lines = [
             "# HELP cp_info Static information about the CP instance",
@@ -240,7 +241,17 @@ class KumaControlPlaneScenario:
             "# TYPE xds_cert_expiration_timestamp_seconds gauge",
             f'xds_cert_expiration_timestamp_seconds{{mesh="default"}} {1764489600 + 86400 * 30}',
         ]
-        return ("\n".join(lines) + "\n").encode(), _TEXT
+        return ("\n".join(_with_zone(line, self.zone) for line in lines) + "\n").encode(), _TEXT
+
+
+def _with_zone(line: str, zone: str) -> str:
+    """kuma-cp puts its ``zone`` on every series."""
+    if line.startswith("#"):
+        return line
+    name, _, rest = line.partition(" ")
+    if name.endswith("}"):
+        return f'{name[:-1]},zone="{zone}"}} {rest}' if not name.endswith("{}") else f'{name[:-2]}{{zone="{zone}"}} {rest}'
+    return f'{name}{{zone="{zone}"}} {rest}'
 
 
 # -- KubeVirt ----------------------------------------------------------------------------------
