@@ -140,6 +140,11 @@ def test_demo_stories_show_up_in_their_panels(outcomes: dict[str, Any]) -> None:
     assert rebuild and 0 <= min(r[2] for r in rebuild) <= max(r[2] for r in rebuild) <= 100
     migrations = outcomes["all"][("omni-kubevirt", "Live migrations: memory remaining and processed")].rows
     assert any("web-02" in r[1] for r in migrations)
+    unhealthy = outcomes["all"][("omni-overview", "Unhealthy objects")].rows
+    assert ("Kuma dataplane", "default/backend-1", "offline") in unhealthy
+    status = dict(outcomes["all"][("omni-overview", "Component status")].rows)
+    assert status["kuma-api"] == 1 and status["envoy"] == 0  # degraded by its offline proxy; envoy all up
+    assert set(status) >= {"mayastor", "envoy", "kuma-api", "kuma-dp", "kuma-cp", "kubevirt", "cdi", "contour", "omni"}
     rows_written = outcomes["all"][("omni-pipeline", "Rows written per second")].rows
     assert rows_written and max(r[2] for r in rows_written) > 0
 
