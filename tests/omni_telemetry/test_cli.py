@@ -134,6 +134,8 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "pool-on-node-2" in completed.stdout
     assert "rows stored" in completed.stdout
+    assert "dashboard previews:" in completed.stdout  # offline pages of every dashboard from this store
+    assert len(list((tmp_path / ".omni" / "dashboards").glob("omni-*.html"))) == 6
     for source in ("mayastor", "envoy", "kuma-api", "kubevirt"):  # all four platform sources reach the store
         assert source in completed.stdout
     client = connect(f"chdb://{tmp_path / 'demo'}")
