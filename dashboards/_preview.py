@@ -27,9 +27,25 @@ __all__ = ["render_previews", "preview_page"]
 _TIME_SERIES = 0
 
 
-def _figure(result: PanelResult) -> go.Figure:
+_STATE_PANELS = ("state-timeline", "status-history")
+
+
+def _state_figure(result: PanelResult, states: dict[str, str]) -> go.Figure:
+    """State panels as a grid: one row per entity, one cell per time bucket, the state's text on hover."""
+    times = sorted({row[0] for row in result.rows})
+    legends = sorted({str(row[1]) for row in result.rows})
+    cells = {(str(row[1]), row[0]): row[2] for row in result.rows}
+    z = [[cells.get((legend, time)) for time in times] for legend in legends]
+    text = [[states.get(str(int(v)), str(v)) if v is not None else "" for v in line] for line in z]
+    return go.Figure([go.Heatmap(x=times, y=legends, z=z, text=text, hovertemplate="%{y} %{x}: %{text}<extra></extra>",
+                                 colorscale="RdYlGn_r" if len(states) > 2 else "RdYlGn", showscale=False)])
+
+
+def _figure(result: PanelResult, states: dict[str, str] | None = None) -> go.Figure:
     columns, rows = result.columns, result.rows
-    if result.query.format == _TIME_SERIES and len(columns) >= 3:
+    if result.query.panel_type in _STATE_PANELS and rows and len(columns) >= 3:
+        figure = _state_figure(result, states or {})
+    elif result.query.format == _TIME_SERIES and len(columns) >= 3:
         series: dict[str, tuple[list[Any], list[Any]]] = {}
         for row in rows:
             xs, ys = series.setdefault(str(row[1]), ([], []))
@@ -49,13 +65,24 @@ def _cell(value: Any) -> Any:
     return value if isinstance(value, (int, str)) else str(value)
 
 
-def preview_page(title: str, results: list[PanelResult], start: datetime, end: datetime) -> str:
+def _state_texts(document: dict[str, Any]) -> dict[int, dict[str, str]]:
+    """Panel id -> state code -> text, from the panels' value mappings."""
+    texts: dict[int, dict[str, str]] = {}
+    for panel in document.get("panels", []):
+        for mapping in panel.get("fieldConfig", {}).get("defaults", {}).get("mappings", []):
+            if mapping.get("type") == "value":
+                texts[panel["id"]] = {code: option.get("text", code) for code, option in mapping["options"].items()}
+    return texts
+
+
+def preview_page(title: str, results: list[PanelResult], start: datetime, end: datetime,
+                 states: dict[int, dict[str, str]] | None = None) -> str:
     blocks, scripts = [], []
     for index, result in enumerate(results):
         div = f"panel-{index}"
         empty = "" if result.rows else '<p class="empty">no data in this range</p>'
         blocks.append(f'<section><div id="{div}"></div>{empty}<details><summary>SQL</summary><pre>{html.escape(result.sql)}</pre></details></section>')
-        spec = _figure(result).to_json()
+        spec = _figure(result, (states or {}).get(result.query.panel_id)).to_json()
         scripts.append(f"try {{ var f = {spec}; Plotly.newPlot({json.dumps(div)}, f.data, f.layout); drawn++; }} "
                        f"catch (e) {{ failures.push({json.dumps(result.query.title)} + ': ' + e); }}")
     body = "\n".join(blocks)
@@ -88,7 +115,8 @@ def render_previews(client: Any, database: str, out_dir: Path) -> list[Path]:
         context = context_for(document, start, end)
         results = [run_panel(client, database, query, context) for query in panel_queries(document)]
         path = out_dir / f"{uid}.html"
-        path.write_text(preview_page(document["title"], results, start, end), encoding="utf-8")
+        page = preview_page(document["title"], results, start, end, _state_texts(document))
+        path.write_text(page, encoding="utf-8")
         pages.append(path)
         links.append(f'<li><a href="{uid}.html">{html.escape(document["title"])}</a></li>')
     (out_dir / "index.html").write_text(

@@ -50,8 +50,8 @@ SUM = _TABLES.table_for(MetricKind.SUM)
 HISTOGRAM = _TABLES.table_for(MetricKind.HISTOGRAM)
 SUMMARY = _TABLES.table_for(MetricKind.SUMMARY)
 
-#: Identity of one series: its resource (target) and its attributes (labels).
-SERIES_KEY = "cityHash64(ResourceAttributes, Attributes)"
+#: Identity of one series: its metric, its resource (target) and its attributes (labels).
+SERIES_KEY = "cityHash64(MetricName, ResourceAttributes, Attributes)"
 
 
 def attr(name: str) -> str:
@@ -135,7 +135,7 @@ def _increases(metric: str | Sequence[str], legend: str, where: Sequence[str], t
           SELECT t, series, legend, tag, if(v >= previous, v - previous, v) AS increase,
                  dateDiff('millisecond', previous_t, t) / 1000 AS seconds
           FROM steps
-          WHERE n > 1
+          WHERE n > 1 AND t > previous_t
         )"""
 
 

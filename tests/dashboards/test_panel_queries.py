@@ -8,6 +8,7 @@ panel type draws.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -98,7 +99,7 @@ def test_time_series_panels_have_time_ordered_rows_with_numbers(outcomes: dict[s
             continue
         times = [row[0] for row in result.rows]
         assert times == sorted(times), (uid, title)
-        assert all(isinstance(row[2], (int, float)) for row in result.rows), (uid, title)
+        assert all(isinstance(row[2], (int, float)) and math.isfinite(row[2]) for row in result.rows), (uid, title)
 
 
 def test_every_variable_query_reads_through_the_sort_key_and_finds_values(outcomes: dict[str, Any]) -> None:
@@ -147,6 +148,25 @@ def test_demo_stories_show_up_in_their_panels(outcomes: dict[str, Any]) -> None:
     assert set(status) >= {"mayastor", "envoy", "kuma-api", "kuma-dp", "kuma-cp", "kubevirt", "cdi", "contour", "omni"}
     rows_written = outcomes["all"][("omni-pipeline", "Rows written per second")].rows
     assert rows_written and max(r[2] for r in rows_written) > 0
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def test_rate_panels_match_the_rates_the_replay_targets_serve(outcomes: dict[str, Any]) -> None:
+    """The replays' counters grow at known rates; the panels must show them (not per-metric mixes)."""
+    per_time: dict[Any, float] = {}
+    for time, _legend, value in outcomes["all"][("omni-envoy-contour", "Downstream requests by response class")].rows:
+        per_time[time] = per_time.get(time, 0.0) + value
+    # two Envoy pods, each serving 40 + 12 + 25 requests per second
+    assert _median(list(per_time.values())) == pytest.approx(2 * 77, rel=0.1)
+    throughput = outcomes["all"][("omni-mayastor", "Pool throughput")].rows
+    reads = [v for _t, legend, v in throughput if legend == "pool-on-node-1 read"]
+    assert _median(reads) == pytest.approx(850 * 0.6 * 4096, rel=0.1)  # read IOPS x 4 KiB
+    cpu = outcomes["all"][("omni-kubevirt", "VM CPU usage")].rows
+    assert _median([v for _t, legend, v in cpu if legend == "vms/web-01"]) == pytest.approx(0.25 * 2, rel=0.1)
 
 
 def test_targets_are_plugin_v4_sql_queries() -> None:

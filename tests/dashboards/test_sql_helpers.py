@@ -53,12 +53,15 @@ def store(tmp_path: Any) -> Any:
     counter = [FlaggedNumberDataPoint({"route": "/"}, T0_NS, T0_NS + s * S, v) for s, v in COUNTER]
     # a second series of the same metric, steady at +1 per 10 s: rates sum across series
     counter += [FlaggedNumberDataPoint({"route": "/x"}, T0_NS, T0_NS + s * S, float(s // 10)) for s, _ in COUNTER]
+    # another counter with the very same attributes: a query reading both must not mix their points
+    errors = [FlaggedNumberDataPoint({"route": "/"}, T0_NS, T0_NS + s * S, float(s // 10)) for s, _ in COUNTER]
     histogram = [
         FlaggedHistogramDataPoint({"route": "/"}, T0_NS, T0_NS, 0, 0.0, [0, 0, 0, 0], BOUNDS, math.nan, math.nan),
         FlaggedHistogramDataPoint({"route": "/"}, T0_NS, T0_NS + 10 * S, sum(BUCKETS), 500.0, BUCKETS, BOUNDS, math.nan, math.nan),
     ]
     ClickHouseWriter(client, options).write(_data([
         Metric("requests_total", "", "", Sum(counter, cumulative, True)),
+        Metric("errors_total", "", "", Sum(errors, cumulative, True)),
         Metric("latency", "", "s", Histogram(histogram, cumulative)),
     ]))
     return client
@@ -86,6 +89,15 @@ def test_rate_per_bucket_is_per_second_and_never_negative(store: Any) -> None:
         timedelta(seconds=20): pytest.approx(1.0),
         timedelta(seconds=30): pytest.approx(0.5),  # reset: 5 counted, not -115
         timedelta(seconds=40): pytest.approx(1.0),
+    }
+
+
+def test_rate_over_several_metrics_keeps_each_metrics_series_apart(store: Any) -> None:
+    sql = rate_series(["requests_total", "errors_total"], "MetricName", where=[f"{attr('route')} = '/'"])
+    rows = _run(store, sql, interval_s=60)
+    assert {legend: value for _time, legend, value in rows} == {
+        "requests_total": pytest.approx(35 / 40),
+        "errors_total": pytest.approx(4 / 40),
     }
 
 
