@@ -30,18 +30,24 @@ _TIME_SERIES = 0
 _STATE_PANELS = ("state-timeline", "status-history")
 
 
-def _state_figure(result: PanelResult, states: dict[str, str]) -> go.Figure:
-    """State panels as a grid: one row per entity, one cell per time bucket, the state's text on hover."""
+def _state_figure(result: PanelResult, states: dict[str, tuple[str, str]]) -> go.Figure:
+    """State panels as a grid: one row per entity, one cell per time bucket, coloured and named as the panel maps codes."""
     times = sorted({row[0] for row in result.rows})
     legends = sorted({str(row[1]) for row in result.rows})
     cells = {(str(row[1]), row[0]): row[2] for row in result.rows}
     z = [[cells.get((legend, time)) for time in times] for legend in legends]
-    text = [[states.get(str(int(v)), str(v)) if v is not None else "" for v in line] for line in z]
-    return go.Figure([go.Heatmap(x=times, y=legends, z=z, text=text, hovertemplate="%{y} %{x}: %{text}<extra></extra>",
-                                 colorscale="RdYlGn_r" if len(states) > 2 else "RdYlGn", showscale=False)])
+    text = [[states.get(str(int(v)), (str(v), ""))[0] if v is not None else "" for v in line] for line in z]
+    codes = sorted(int(code) for code in states) or [0, 1]
+    low, high = codes[0] - 0.5, codes[-1] + 0.5
+    scale = []
+    for code in codes:  # a flat band of the state's colour around each code
+        colour = states.get(str(code), ("", "gray"))[1] or "gray"
+        scale += [[(code - 0.5 - low) / (high - low), colour], [(code + 0.5 - low) / (high - low), colour]]
+    return go.Figure([go.Heatmap(x=times, y=legends, z=z, text=text, zmin=low, zmax=high, colorscale=scale,
+                                 hovertemplate="%{y} %{x}: %{text}<extra></extra>", showscale=False, xgap=1, ygap=2)])
 
 
-def _figure(result: PanelResult, states: dict[str, str] | None = None) -> go.Figure:
+def _figure(result: PanelResult, states: dict[str, tuple[str, str]] | None = None) -> go.Figure:
     columns, rows = result.columns, result.rows
     if result.query.panel_type in _STATE_PANELS and rows and len(columns) >= 3:
         figure = _state_figure(result, states or {})
@@ -55,7 +61,7 @@ def _figure(result: PanelResult, states: dict[str, str] | None = None) -> go.Fig
     else:
         values = [[_cell(row[i]) for row in rows] for i in range(len(columns))]
         figure = go.Figure([go.Table(header={"values": list(columns)}, cells={"values": values})])
-    figure.update_layout(title=result.query.title, height=320, margin={"l": 40, "r": 20, "t": 40, "b": 30})
+    figure.update_layout(title=result.query.title, height=320, margin={"l": 40, "r": 20, "t": 40, "b": 30}, showlegend=True)
     return figure
 
 
@@ -65,18 +71,18 @@ def _cell(value: Any) -> Any:
     return value if isinstance(value, (int, str)) else str(value)
 
 
-def _state_texts(document: dict[str, Any]) -> dict[int, dict[str, str]]:
-    """Panel id -> state code -> text, from the panels' value mappings."""
-    texts: dict[int, dict[str, str]] = {}
+def _state_texts(document: dict[str, Any]) -> dict[int, dict[str, tuple[str, str]]]:
+    """Panel id -> state code -> (text, colour), from the panels' value mappings."""
+    texts: dict[int, dict[str, tuple[str, str]]] = {}
     for panel in document.get("panels", []):
         for mapping in panel.get("fieldConfig", {}).get("defaults", {}).get("mappings", []):
             if mapping.get("type") == "value":
-                texts[panel["id"]] = {code: option.get("text", code) for code, option in mapping["options"].items()}
+                texts[panel["id"]] = {code: (o.get("text", code), o.get("color", "gray")) for code, o in mapping["options"].items()}
     return texts
 
 
 def preview_page(title: str, results: list[PanelResult], start: datetime, end: datetime,
-                 states: dict[int, dict[str, str]] | None = None) -> str:
+                 states: dict[int, dict[str, tuple[str, str]]] | None = None) -> str:
     blocks, scripts = [], []
     for index, result in enumerate(results):
         div = f"panel-{index}"
