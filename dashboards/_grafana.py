@@ -11,7 +11,7 @@ the ``${datasource}`` variable, so one dashboard works against any provisioned C
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import attr
 from grafanalib import core as g
@@ -365,6 +365,3 @@ def dashboard(
         graphTooltip=1,
     ).auto_panel_ids()
 
-
-def mapping_from(states: Mapping[int, tuple[str, str]]) -> StateMap:
-    return StateMap([(code, text_, color) for code, (text_, color) in states.items()])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from grafanalib.core import Dashboard
 
-from ._common import CLUSTER_VARIABLES, UP_DOWN, query_variable
+from ._common import CLUSTER_VARIABLES, query_variable
 from ._grafana import Layout, StateMap, dashboard, stat, state_timeline, status_history, timeseries
 from ._sql import CLUSTER, GAUGE, attr, rate_series, res, series_over_time, state_series, when_selected
 

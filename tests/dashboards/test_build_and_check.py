@@ -4,7 +4,6 @@ dashboard model (grafana-foundation-sdk), and `dashboards check` catches stale f
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest

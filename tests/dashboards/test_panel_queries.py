@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from dashboards import (
-    ALL,
     DASHBOARDS,
     ClickHouseTarget,
     context_for,

@@ -7,7 +7,6 @@ returned, or ``error ...`` when one threw, and ``--dump-dom`` shows which.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
