@@ -27,18 +27,19 @@ CLUSTER = "demo-cluster"
 DATABASE = "otel"
 CYCLES = 12
 
-#: Seconds into each story the replay starts at (see the scenarios' docstrings).
+#: Seconds into each story the replay starts at (see the scenarios' docstrings): about 5 s
+#: before each change, so a 12 s run has points before and well inside it.
 STORY_OFFSETS = {
     "mayastor-volume-rebuild": 150.0,
-    "kuma-dataplane-offline": 50.0,
-    "kubevirt-vm-failed": 140.0,
-    "envoy-5xx-burst": 110.0,
-    "envoy-replica-2": 110.0,
+    "kuma-dataplane-offline": 55.0,
+    "kubevirt-vm-failed": 145.0,
+    "envoy-5xx-burst": 115.0,
+    "envoy-replica-2": 115.0,
     "cdi-datavolume-import": 15.0,
     "cdi-deployment": 15.0,
-    "kuma-dp-web-1": 140.0,
-    "kuma-dp-web-2": 140.0,
-    "kuma-dp-backend-1": 140.0,
+    "kuma-dp-web-1": 145.0,
+    "kuma-dp-web-2": 145.0,
+    "kuma-dp-backend-1": 145.0,
     "virt-handler-worker-1": 55.0,
     "virt-handler-worker-2": 55.0,
     "contour": 195.0,
