@@ -38,5 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/encode.py
 	$(BIN)/python bench/e2e.py
 
+dashboards: $(STAMP)
+	$(BIN)/omni-telemetry dashboards build
+
+dashboards-check: $(STAMP)
+	$(BIN)/omni-telemetry dashboards check
+
 clean:
 	rm -rf $(VENV) .omni .pytest_cache

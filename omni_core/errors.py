@@ -39,6 +39,9 @@ __all__ = [
     "BodyTimeout",
     "ClientGone",
     "ConfigError",
+    "DashboardError",
+    "GrafanaAPIError",
+    "StaleDashboards",
     "ExpositionError",
     "ExpositionLimitExceeded",
     "IngestBusy",
@@ -206,3 +209,28 @@ class IngestBusy(IngestOverloaded):
     """Too many requests in progress, or the buffer is full while storage keeps up: slow down."""
 
     status_code = 429
+
+
+# -- dashboards --------------------------------------------------------------------------------
+
+
+class DashboardError(OmniError):
+    """Generated dashboards: stale committed files, a panel query that failed, a Grafana refusal."""
+
+
+class StaleDashboards(DashboardError):
+    """Committed dashboard files differ from what the code generates; ``diff`` shows how."""
+
+    def __init__(self, message: str, *, files: tuple[str, ...] = (), diff: str = "") -> None:
+        super().__init__(message)
+        self.files = files
+        self.diff = diff
+
+
+class GrafanaAPIError(DashboardError):
+    """Grafana refused a request (401 bad token, 403 no permission, 412 version or name conflict)."""
+
+    def __init__(self, message: str, *, status_code: int = 0, uid: str = "") -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.uid = uid

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
     from prometheus_client import CollectorRegistry
 
+    from collectors import CollectorMetrics
     from collectors.discovery import KubernetesAccess
     from collectors.events import KubernetesEventsSource
     from exporters.clickhouse import ClickHouseLogWriter, ClickHouseWriter
@@ -204,6 +205,7 @@ def build_exporter(
 
 def kubernetes_access(settings: OmniSettings) -> "KubernetesAccess":
     """How to reach the Kubernetes API: the one access for discovery and the events source."""
+    from collectors import CollectorMetrics
     from collectors.discovery import KubernetesAccess
 
     return KubernetesAccess(
@@ -423,6 +425,10 @@ def build_collect(
     # of the discovered ones on every refresh (DiscoveredTargets).
     shard = settings.target_shard()
     targets = list(shard.select(configured))
+    if settings.metrics_port:  # every replica stores its own /metrics too, for the Pipeline dashboard
+        from collectors.sources.omni import self_target
+
+        targets.append(self_target(settings.metrics_port, timeout_s=settings.scrape_timeout_s))
     if not shard.is_whole:
         _log.info("%s: scraping %d of %d static targets", shard, len(targets), len(configured))
     first_store = None
@@ -494,15 +500,22 @@ def build_demo(
     on_cycle: Callable[[CycleReport], None] | None = None,
     events_api: "ApiClient | None" = None,
     event_namespaces: Sequence[str] = (),
+    wrap_sink: Callable[[Any], Any] | None = None,
+    collector_metrics: "CollectorMetrics | None" = None,
 ) -> DemoProcess:
+    """``wrap_sink`` puts the writer behind something (the demo's self-telemetry queue);
+    ``collector_metrics`` is where the scraper reports its own counters."""
     from exporters.clickhouse import ClickHouseMetricExporter
 
-    exporter = ClickHouseMetricExporter(store.writer())
+    exporter: Any = ClickHouseMetricExporter(store.writer())
+    if wrap_sink is not None:
+        exporter = wrap_sink(exporter)
     sink: Any = exporter
     if settings.store_metrics_enabled:
         sink = WithStoreState(exporter, build_store_state(settings, store=store))
     events = None
     if events_api is not None:
         events = build_events(settings, api_client=events_api, store=store, namespaces=event_namespaces)
-    loop = CollectionLoop(build_scraper(settings), sink, targets, interval_s=interval_s, on_cycle=on_cycle)
+    scraper = build_scraper(settings, metrics=collector_metrics) if collector_metrics else build_scraper(settings)
+    loop = CollectionLoop(scraper, sink, targets, interval_s=interval_s, on_cycle=on_cycle)
     return DemoProcess(loop, exporter, events)

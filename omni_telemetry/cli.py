@@ -38,6 +38,9 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="Create or print the ClickHouse metric tables.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(schema_app, name="schema")
+from ._dashboards_cli import dashboards_app  # noqa: E402
+
+app.add_typer(dashboards_app, name="dashboards")
 
 # Piped output (CI logs, `make demo | tee`) gets a width that fits the tables instead of 80 columns.
 console = Console() if sys.stdout.isatty() else Console(width=170)

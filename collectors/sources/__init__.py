@@ -17,6 +17,7 @@ from .kuma_cp import KumaControlPlaneSource
 from .kuma_dp import KumaDataplaneSource
 from .mayastor import MayastorCallHomeSource, MayastorExporterSource
 from .mayastor_api import MayastorApiSource
+from .omni import OmniSource
 
 __all__ = ["SOURCES", "Source", "get_source"]
 
@@ -42,6 +43,7 @@ SOURCES: dict[str, type[Source]] = {
         CdiDataVolumeSource,
         ArgoCdSource,
         ClickHouseSource,
+        OmniSource,
     )
 }
 

@@ -16,7 +16,9 @@ from exporters.clickhouse import MetricKind, engine_lock, qualified, qualified_l
 
 from .._wiring import build_demo, open_demo_store
 from ..settings import OmniSettings
+from ._previews import write_demo_previews
 from ._replay import ReplayScenario, ReplayServer
+from ._selftelemetry import SelfTelemetry
 from ._view import latest_pools, platform_rows, platform_table, pool_table
 from .scenarios_argocd import ARGOCD_SCENARIOS
 from .scenarios_events import EVENT_NAMESPACES, KubernetesEventsApiScenario
@@ -42,7 +44,11 @@ def demo_scenarios(fill_s: float) -> list[ReplayScenario]:
         from .scenarios_platform import PLATFORM_SCENARIOS
     except ImportError:
         return scenarios
-    return scenarios + list(PLATFORM_SCENARIOS)
+    scenarios += list(PLATFORM_SCENARIOS)
+    # Dashboards: Kuma sidecars and control plane, virt-handler, CDI, Contour.
+    from .scenarios_sidecars import sidecar_scenarios
+
+    return scenarios + sidecar_scenarios()
 
 
 def _events_api(url: str) -> Any:
@@ -95,12 +101,15 @@ def run_demo(
     store = open_demo_store(settings)
     client: Any = store.client
     options = store.options
+    # Self-telemetry (Pipeline dashboard): the store behind a delivery queue, our /metrics scraped as `omni`.
+    self_telemetry = SelfTelemetry()
     cycles = 0
     failed = 0
     pools = 0
 
     with ReplayServer(demo_scenarios(fill_s)) as server, ReplayServer([KubernetesEventsApiScenario()]) as events_api:
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
+        targets.append(self_telemetry.start(settings.scrape_timeout_s))
         console.print(
             f"[bold]omni-telemetry demo[/bold]: {len(targets)} replay targets on 127.0.0.1, "
             f"store {settings.storage_display}, every {interval_s:g}s"
@@ -136,6 +145,7 @@ def run_demo(
         process = build_demo(
             settings, store, targets, interval_s=interval_s, on_cycle=show,
             events_api=_events_api(api_url), event_namespaces=EVENT_NAMESPACES,
+            wrap_sink=self_telemetry.wrap, collector_metrics=self_telemetry.collector_metrics,
         )
         loop, exporter = process.loop, process.exporter
         if process.events is not None:
@@ -154,6 +164,7 @@ def run_demo(
             exporter.shutdown()
         if live is None and last_view is not None:
             console.print(last_view)
+            self_telemetry.close()
 
     counts: dict[str, int] = {}
     by_job: dict[str, dict[str, int]] = {}
@@ -172,6 +183,10 @@ def run_demo(
             f"SELECT ServiceName, SeverityText, count() FROM {qualified_logs(options)} GROUP BY 1, 2 ORDER BY 1, 2"
         ).result_rows
     console.print(_logs_table(logs))
+    # Dashboards: the same panel SQL rendered offline from this store.
+    preview_dir = write_demo_previews(client, options.database, console)
+    if preview_dir is not None:
+        console.print(f"dashboard previews: {preview_dir}")
     return DemoSummary(cycles, counts, pools, failed, sum(int(n) for *_key, n in logs))
 
 

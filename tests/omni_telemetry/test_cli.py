@@ -136,6 +136,8 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
     assert "rows stored" in completed.stdout
     assert completed.stdout.count("Mayastor pools") == 1  # piped: the tables once, not once per cycle
     assert "cycle 3:" in completed.stdout
+    assert "dashboard previews:" in completed.stdout  # offline pages of every dashboard from this store
+    assert len(list((tmp_path / ".omni" / "dashboards").glob("omni-*.html"))) == 6
     for source in ("mayastor", "envoy", "kuma-api", "kubevirt"):  # all four platform sources reach the store
         assert source in completed.stdout
     client = connect(f"chdb://{tmp_path / 'demo'}")
@@ -143,7 +145,8 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
         f"SELECT DISTINCT Attributes['name'] FROM {qualified(SchemaOptions(), MetricKind.GAUGE)} "
         "WHERE MetricName = 'diskpool_used_size_bytes' ORDER BY 1"
     ).result_rows
-    assert pools == [("pool-on-node-1",), ("pool-on-node-2",), ("pool-on-node-3",)]
+    # node-4 (the replica host of the dashboards' demo data) joins the three nodes of the Mayastor story
+    assert pools == [("pool-on-node-1",), ("pool-on-node-2",), ("pool-on-node-3",), ("pool-on-node-4",)]
     services = client.query(
         f"SELECT DISTINCT ServiceName FROM {qualified(SchemaOptions(), MetricKind.GAUGE)} "
         "WHERE MetricName = 'up' AND Value = 1 ORDER BY 1"
