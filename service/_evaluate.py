@@ -20,7 +20,7 @@ from exporters.clickhouse import MetricKind, SchemaOptions, qualified
 from ._model import ComponentHealth, EntityHealth, Reason, RecentValue, RuleRun
 from ._rules import Rule, RuleSet
 from ._status import Status, worst
-from ._store import StoreReader
+from ._store import QueryFailed, StoreReader
 
 __all__ = ["ComponentState", "Evaluator", "Snapshot"]
 
@@ -105,27 +105,25 @@ class Evaluator:
             return self._store_down(at, evaluated_at, started, str(exc))
 
     def _evaluate(self, at: datetime, evaluated_at: datetime, started: float) -> Snapshot:
+        enabled = [rule for component in self.rules.enabled_components for rule in component.rules if rule.enabled]
+        rows, failures = self._rows(enabled, at)
         components: dict[str, ComponentState] = {}
-        errors = 0
         for component in self.rules.enabled_components:
             entities: dict[str, _Entity] = {}
             runs: list[RuleRun] = []
             for rule in component.rules:
                 if not rule.enabled:
                     continue
-                try:
-                    found = self._run_rule(rule, at, entities)
-                except (StorageUnavailable, SchemaError):
-                    raise
-                except Exception as exc:  # QueryFailed, or a row the rule's SQL shaped wrongly
-                    errors += 1
-                    runs.append(RuleRun(id=rule.id, description=rule.description, outcome=f"failed: {exc}"))
+                if rule.id in failures:
+                    runs.append(RuleRun(id=rule.id, description=rule.description, outcome=f"failed: {failures[rule.id]}"))
                     broken = entities.setdefault(f"rule/{rule.id}", _Entity("rule", rule.id))
                     broken.statuses.append(Status.UNKNOWN)
                     broken.reasons.append(Reason(rule=rule.id, status=Status.UNKNOWN,
-                                                 message=f"rule {rule.id} failed: {exc}"))
+                                                 message=f"rule {rule.id} failed: {failures[rule.id]}"))
                     continue
-                runs.append(RuleRun(id=rule.id, description=rule.description, entities=found,
+                found = rows.get(rule.id, [])
+                self._judge_rows(rule, found, at, entities)
+                runs.append(RuleRun(id=rule.id, description=rule.description, entities=len(found),
                                     outcome="evaluated" if found else "no data"))
             if component.name == "pipeline":
                 store = entities.setdefault("store/clickhouse", _Entity("store", "clickhouse"))
@@ -134,7 +132,31 @@ class Evaluator:
             components[component.name] = _component(component.name, entities, runs)
         overall = worst(c.status for c in components.values())
         return Snapshot(evaluated_at, at, overall, _overall_summary(components), components,
-                        time.perf_counter() - started, errors)
+                        time.perf_counter() - started, len(failures))
+
+    def _rows(self, rules: list[Rule], at: datetime) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+        """Every rule's rows from ONE statement (a UNION ALL); only when that fails, rule by rule,
+        so that one broken rule costs its own result and names itself."""
+        by_rule: dict[str, list[dict[str, Any]]] = {rule.id: [] for rule in rules}
+        failures: dict[str, str] = {}
+        if not rules:
+            return by_rule, failures
+        try:
+            columns, rows = self.store.query("\nUNION ALL\n".join(f"({self.sql_for(rule, at)})" for rule in rules))
+        except QueryFailed:
+            columns, rows = [], []
+            for rule in rules:
+                try:
+                    rule_columns, rule_rows = self.store.query(self.sql_for(rule, at))
+                except QueryFailed as exc:
+                    failures[rule.id] = str(exc)
+                    continue
+                columns = rule_columns
+                rows.extend(rule_rows)
+        for row in rows:
+            record = dict(zip(columns, row))
+            by_rule.setdefault(record["rule"], []).append(record)
+        return by_rule, failures
 
     def _store_down(self, at: datetime, evaluated_at: datetime, started: float, reason: str) -> Snapshot:
         components: dict[str, ComponentState] = {}
@@ -178,12 +200,21 @@ class Evaluator:
         values.update({k: repr(float(v)) for k, v in rule.params.items()})
         inner = Template(rule.sql).safe_substitute(values).strip().rstrip(";")
         if rule.mode == "aggregate":
-            return inner
+            return f"""
+SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name, CAST(labels AS Map(String, String)) AS labels,
+       toFloat64(ifNull(value, nan)) AS value, toString(ifNull(state, '')) AS state, toString(ifNull(detail, '')) AS detail,
+       toDateTime64(seen, 9) AS seen, toDateTime64(0, 9) AS since, 0 AS has_recent,
+       CAST([], 'Array(Tuple(DateTime64(9), Float64, String))') AS recent
+FROM ({inner})"""
         level = rule.level_sql()
         return f"""
-SELECT kind, name, argMax(labels, t) AS latest_labels, argMax(value, t) AS latest_value,
-       argMax(state, t) AS latest_state, argMax(detail, t) AS latest_detail, max(t) AS seen, minIf(t, t > last_change) AS since,
-       arraySlice(arrayReverseSort(x -> x.1, groupArray((t, value, state))), 1, {_RECENT}) AS recent
+SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name,
+       CAST(argMax(labels, t) AS Map(String, String)) AS latest_labels,
+       toFloat64(ifNull(argMax(value, t), nan)) AS latest_value, toString(ifNull(argMax(state, t), '')) AS latest_state,
+       toString(ifNull(argMax(detail, t), '')) AS latest_detail, toDateTime64(max(t), 9) AS seen,
+       toDateTime64(minIf(t, t > last_change), 9) AS since, 1 AS has_recent,
+       CAST(arraySlice(arrayReverseSort(x -> x.1, groupArray((t, value, state))), 1, {_RECENT})
+            AS Array(Tuple(DateTime64(9), Float64, String))) AS recent
 FROM (
     SELECT *, max(if(level != current_level, t, toDateTime64(0, 9))) OVER (PARTITION BY kind, name) AS last_change
     FROM (
@@ -193,11 +224,10 @@ FROM (
 )
 GROUP BY kind, name"""
 
-    def _run_rule(self, rule: Rule, at: datetime, entities: dict[str, _Entity]) -> int:
-        columns, rows = self.store.query(self.sql_for(rule, at))
+    def _judge_rows(self, rule: Rule, rows: list[dict[str, Any]], at: datetime, entities: dict[str, _Entity]) -> None:
         fresh_from = at - timedelta(seconds=self.stale_after_s)
-        for row in rows:
-            record = {column.removeprefix("latest_"): cell for column, cell in zip(columns, row)}
+        for raw in rows:
+            record = {column.removeprefix("latest_"): cell for column, cell in raw.items()}
             entity = entities.setdefault(f"{record['kind']}/{record['name']}", _Entity(record["kind"], record["name"]))
             entity.labels.update({k: v for k, v in (record.get("labels") or {}).items() if v})
             seen = _utc(record["seen"])
@@ -222,7 +252,6 @@ GROUP BY kind, name"""
             entity.statuses.append(status)
             if reason is not None:
                 entity.reasons.append(reason)
-        return len(rows)
 
 
 def _judge(rule: Rule, record: dict[str, Any], at: datetime, since: datetime | None) -> tuple[Any, Reason | None]:
@@ -267,7 +296,7 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def _recent(rule: Rule, record: dict[str, Any], seen: datetime | None) -> list[RecentValue]:
-    points = record.get("recent")
+    points = record.get("recent") if record.get("has_recent") else None
     if points is None:
         return [RecentValue(rule=rule.id, time=seen, value=_num(record.get("value")), state=str(record.get("state") or ""))] if seen else []
     return [RecentValue(rule=rule.id, time=_utc(t), value=_num(v), state=str(s or "")) for t, v, s in points]

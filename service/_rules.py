@@ -94,6 +94,13 @@ class Rule(BaseModel):
     states: dict[str, StateRule] = Field(default_factory=dict)
     params: dict[str, float] = Field(default_factory=dict)
 
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            raise ValueError(f"rule id {value!r} may only contain letters, digits, '_', '.' and '-'")
+        return value
+
     @field_validator("states", mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:

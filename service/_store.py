@@ -81,7 +81,7 @@ class StoreReader:
         return QueryFailed(_first_line(exc))
 
     def check_schema(self, client: Any | None = None) -> None:
-        """Raise unless the store answers and the gauge and sum tables exist with our columns."""
+        """Raise unless the store answers and the gauge and sum tables exist (cheap: every evaluation)."""
         client = client or self._client_now()
         with engine_lock(client):
             if not client.ping():
@@ -92,16 +92,14 @@ class StoreReader:
                     raise SchemaError(
                         f"table {qualified(self.options, kind)} does not exist; run `omni-telemetry schema apply`"
                     )
-            try:
-                verify_schema(client, self.options)
-            except SchemaError:
-                raise
-            except StorageError:
-                raise
 
     def ready(self) -> None:
+        """Raise unless the store answers and every metric table has the columns this version reads."""
         try:
             self.check_schema()
+            client = self._client_now()
+            with engine_lock(client):
+                verify_schema(client, self.options)
         except StorageError:
             self._drop()
             raise

@@ -25,7 +25,7 @@ from exporters.clickhouse import (
 from .._wiring import build_scraper, schema_options
 from ..settings import OmniSettings
 from ._replay import ReplayScenario, ReplayServer
-from ._view import latest_pools, platform_rows, platform_table, pool_table
+from ._view import health_table, latest_pools, platform_rows, platform_table, pool_table
 from .scenarios_mayastor import mayastor_scenarios
 
 __all__ = ["DemoSummary", "demo_scenarios", "run_demo"]
@@ -47,7 +47,11 @@ def demo_scenarios(fill_s: float) -> list[ReplayScenario]:
         from .scenarios_platform import PLATFORM_SCENARIOS
     except ImportError:
         return scenarios
-    return scenarios + list(PLATFORM_SCENARIOS)
+    scenarios += list(PLATFORM_SCENARIOS)
+    # health API: Contour's own metrics, so the HTTPProxy rule has something to find
+    from .scenarios_contour import CONTOUR_SCENARIOS
+
+    return scenarios + list(CONTOUR_SCENARIOS)
 
 
 def _target(url: str, scenario: ReplayScenario, settings: OmniSettings) -> ScrapeTarget:
@@ -99,6 +103,12 @@ def run_demo(
     failed = 0
     pools = 0
 
+    # health API: served from this process (the embedded store is single-process)
+    from .._serve import start_background_api
+
+    api = start_background_api(settings, scrape_interval_s=interval_s)
+    console.print(f"health API: [bold]{api.url}/health[/bold] (also /health/<component>, /readyz, /metrics, /docs)")
+
     with ReplayServer(demo_scenarios(fill_s)) as server:
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
         console.print(
@@ -119,6 +129,7 @@ def run_demo(
             view = Group(
                 pool_table(rows, f"Mayastor pools (latest stored values, cycle {cycles})"),
                 platform_table(platform),
+                health_table(api.monitor.latest(), api.url),
                 _status_table(report),
             )
             if live is not None:
@@ -137,6 +148,8 @@ def run_demo(
             console.print("stopped")
         finally:
             exporter.shutdown()
+            console.print(health_table(api.monitor.evaluate(), api.url))
+            api.stop()
 
     counts: dict[str, int] = {}
     by_job: dict[str, dict[str, int]] = {}
