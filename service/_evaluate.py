@@ -63,7 +63,8 @@ class Snapshot:
 
     @property
     def reasons(self) -> list[Reason]:
-        return [r for c in self.components.values() if c.status is not Status.OK for r in c.reasons]
+        found = [r for c in self.components.values() if c.status is not Status.OK for r in c.reasons]
+        return sorted(found, key=lambda r: -r.status.rank)
 
 
 @dataclass
@@ -141,20 +142,19 @@ class Evaluator:
         failures: dict[str, str] = {}
         if not rules:
             return by_rule, failures
+        records: list[dict[str, Any]] = []
         try:
             columns, rows = self.store.query("\nUNION ALL\n".join(f"({self.sql_for(rule, at)})" for rule in rules))
+            records = [dict(zip(columns, row)) for row in rows]
         except QueryFailed:
-            columns, rows = [], []
             for rule in rules:
                 try:
-                    rule_columns, rule_rows = self.store.query(self.sql_for(rule, at))
+                    columns, rows = self.store.query(self.sql_for(rule, at))
                 except QueryFailed as exc:
                     failures[rule.id] = str(exc)
                     continue
-                columns = rule_columns
-                rows.extend(rule_rows)
-        for row in rows:
-            record = dict(zip(columns, row))
+                records.extend(dict(zip(columns, row)) for row in rows)
+        for record in records:
             by_rule.setdefault(record["rule"], []).append(record)
         return by_rule, failures
 

@@ -72,7 +72,7 @@ class StoreReader:
             self._drop()
             return StorageUnavailable(f"the metric store {self.where} is unreachable: {_first_line(exc)}")
         try:
-            self.check_schema(client)
+            self._check_schema(client)
         except StorageUnavailable as down:
             self._drop()
             return down
@@ -81,8 +81,20 @@ class StoreReader:
         return QueryFailed(_first_line(exc))
 
     def check_schema(self, client: Any | None = None) -> None:
-        """Raise unless the store answers and the gauge and sum tables exist (cheap: every evaluation)."""
-        client = client or self._client_now()
+        """Raise unless the store answers and the gauge and sum tables exist (cheap: every evaluation).
+        After a failure the client is dropped, so the next call connects afresh."""
+        try:
+            self._check_schema(client or self._client_now())
+        except SchemaError:
+            raise
+        except StorageError:
+            self._drop()
+            raise
+        except Exception as exc:
+            self._drop()
+            raise StorageUnavailable(f"the metric store {self.where} is unreachable: {_first_line(exc)}") from exc
+
+    def _check_schema(self, client: Any) -> None:
         with engine_lock(client):
             if not client.ping():
                 raise StorageUnavailable(f"the metric store {self.where} does not answer a ping")
