@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/health.py
 
 clean:
 	rm -rf $(VENV) .omni .pytest_cache

@@ -35,8 +35,9 @@ def run_serve(settings: OmniSettings, log_level: str = "info") -> None:
     config = health_config(settings)
     monitor = build_monitor(config)
     app = create_app(monitor, critical_http_status=config.critical_http_status)
+    # keep-alive longer than uvicorn's 5 s: probers and dashboards poll on a fixed period
     uvicorn.run(app, host=settings.health_host, port=settings.health_port, log_level=log_level.lower(),
-                access_log=False)
+                access_log=False, timeout_keep_alive=30)
 
 
 class BackgroundApi:
