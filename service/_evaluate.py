@@ -15,7 +15,7 @@ from string import Template
 from typing import Any
 
 from omni_core.errors import SchemaError, StorageUnavailable
-from exporters.clickhouse import MetricKind, SchemaOptions, qualified
+from exporters.clickhouse import MetricKind, qualified
 
 from ._model import ComponentHealth, EntityHealth, Reason, RecentValue, RuleRun
 from ._rules import Rule, RuleSet

@@ -148,7 +148,8 @@ def run_demo(
             console.print("stopped")
         finally:
             exporter.shutdown()
-            console.print(health_table(api.monitor.evaluate(), api.url))
+            # the last snapshot taken while the pipeline ran (evaluating now would only find stale data)
+            console.print(health_table(api.monitor.latest() or api.monitor.evaluate(), api.url))
             api.stop()
 
     counts: dict[str, int] = {}

@@ -3,8 +3,6 @@ data changed, operator overrides, and a broken rule that costs only itself."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from omni_core.errors import ConfigError
