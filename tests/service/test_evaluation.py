@@ -113,3 +113,26 @@ def test_every_shipped_rule_runs_on_an_empty_store(store):
     assert len(runs) == sum(len(c.rules) for c in load_rules().components)
     assert all(not run.outcome.startswith("failed") for run in runs), [r for r in runs if r.outcome != "no data"]
     assert snapshot.rule_errors == 0
+
+
+def test_rules_read_the_v2_table_layout_too(tmp_path):
+    from exporters.clickhouse import SchemaOptions
+
+    store = HealthStore(tmp_path / "store", SchemaOptions(generation="v2"))
+    labels = {"name": "pool-a", "node": "n1"}
+    store.gauge_now("diskpool_total_size_bytes", 1000, labels)
+    store.gauge_now("diskpool_used_size_bytes", 950, labels)
+    store.gauge("diskpool_status", [(store.ago(s), 1) for s in (200, 100, 5)], {**labels, "state": "degraded"})
+    times = [store.ago(s) for s in (190, 130, 70, 10)]
+    for code_class, values in (("2", [1000, 1500, 100, 600]), ("5", [100, 130, 20, 50])):
+        store.counter("envoy_http_downstream_rq_xx", list(zip(times, values)),
+                      {"envoy_http_conn_manager_prefix": "ingress", "envoy_response_code_class": code_class},
+                      job="envoy", instance="envoy-a")
+    snapshot = store.evaluator().evaluate()
+    assert snapshot.rule_errors == 0
+    pool = entity(snapshot, "mayastor", "pool/pool-a")
+    assert pool.status is Status.CRITICAL
+    assert {r.rule for r in pool.reasons} == {"mayastor.pool_usage", "mayastor.pool_state"}
+    assert [r.since for r in pool.reasons if r.rule == "mayastor.pool_state"] == [store.ago(200)]
+    listener = entity(snapshot, "envoy", "listener/envoy-a/ingress")
+    assert listener.reasons[0].observed == pytest.approx(80 / 1180)
