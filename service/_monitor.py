@@ -82,4 +82,5 @@ class HealthMonitor:
                 self.evaluate()
             except Exception:  # an evaluation bug must not end the loop; the snapshot ages and turns unknown
                 _log.exception("health evaluation failed")
-            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+            # at least half an interval of rest, so a slow store does not get evaluations back to back
+            self._stop.wait(max(0.5 * self.interval_s, self.interval_s - (time.monotonic() - started)))
