@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -143,23 +144,39 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
 
     common = {422: {"description": "`at` is in the future or cannot be parsed"}}
 
+    # /health is what probers and refresh bursts hit: answered on the event loop from the latest
+    # snapshot, its body built once per snapshot; only ?at= goes to a worker thread to evaluate.
+    rendered: dict[str, Any] = {}
+
+    def render(snapshot: Snapshot, stale: Reason | None, age_s: float, *, latest: bool) -> tuple[int, dict[str, Any]]:
+        key = (id(snapshot), stale is not None)
+        if not latest or rendered.get("key") != key:
+            status = worst([snapshot.status, Status.UNKNOWN]) if stale else snapshot.status
+            answer = HealthAnswer(
+                status=status,
+                summary=(f"{status.value}: {stale.message}; last evaluation said {snapshot.summary}"
+                         if stale else snapshot.summary),
+                evaluated_at=snapshot.evaluated_at, at=snapshot.at, age_s=0.0,
+                components=[c.rollup() for c in snapshot.components.values()],
+                reasons=([stale] if stale else []) + snapshot.reasons,
+            )
+            code = critical_http_status if status is Status.CRITICAL else 200
+            if not latest:
+                return code, {**answer.model_dump(mode="json"), "age_s": round(age_s, 3)}
+            rendered.update(key=key, code=code, body=answer.model_dump(mode="json"), snapshot=snapshot)
+        return rendered["code"], {**rendered["body"], "age_s": round(age_s, 3)}
+
     @app.get("/health", response_model=HealthAnswer, summary="Overall health and one entry per component",
              responses={503: {"model": HealthAnswer, "description": "overall critical (configurable)"}, **common})
-    def health(at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
-        snapshot = snapshot_for(at)
+    async def health(at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
+        if at is None and monitor.latest() is not None:
+            snapshot: Snapshot | JSONResponse = monitor.latest()  # type: ignore[assignment]
+        else:
+            snapshot = await run_in_threadpool(snapshot_for, at)
         if isinstance(snapshot, JSONResponse):
             return snapshot
-        stale = too_old(snapshot, at)
-        status = worst([snapshot.status, Status.UNKNOWN]) if stale else snapshot.status
-        reasons = ([stale] if stale else []) + snapshot.reasons
-        answer = HealthAnswer(
-            status=status,
-            summary=(f"{status.value}: {stale.message}; last evaluation said {snapshot.summary}" if stale else snapshot.summary),
-            evaluated_at=snapshot.evaluated_at, at=snapshot.at, age_s=round(age_of(snapshot), 3),
-            components=[c.rollup() for c in snapshot.components.values()], reasons=reasons,
-        )
-        code = critical_http_status if status is Status.CRITICAL else 200
-        return JSONResponse(status_code=code, content=answer.model_dump(mode="json"))
+        code, body = render(snapshot, too_old(snapshot, at), age_of(snapshot), latest=at is None)
+        return JSONResponse(status_code=code, content=body)
 
     @app.get("/health/{component}", response_model=ComponentDetail, summary="Every entity of one component",
              responses={404: {"model": NotFoundAnswer}, **common})
@@ -200,7 +217,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
                             at=snapshot.at, recent=state.recent.get(entity, []))
 
     @app.get("/livez", summary="The process answers")
-    def livez() -> dict[str, str]:
+    async def livez() -> dict[str, str]:
         return {"status": "alive"}
 
     @app.get("/readyz", summary="The store is reachable and the metric tables exist",
