@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/logs.py
 	$(BIN)/python bench/encode.py
 	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/health.py
 
 dashboards: $(STAMP)
 	$(BIN)/omni-telemetry dashboards build

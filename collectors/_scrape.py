@@ -208,6 +208,9 @@ class Scraper:
         for warning in warnings:
             _log.warning("%s: %s", target.url, warning)
         metrics.append(_gauge("up", 0.0 if error else 1.0, scrape_ns, description="The scraping was successful"))
+        if error:  # the reason beside up=0, so the health API can say why a target is down
+            metrics.append(Metric("omni_scrape_error_info", "1 while the scrape fails; reason is the scrape's error", "",
+                                  Gauge([FlaggedNumberDataPoint({"reason": error[:500]}, 0, scrape_ns, 1.0)])))
         metrics.append(_gauge("scrape_duration_seconds", duration, scrape_ns, "s", "Duration of the scrape"))
         metrics.append(_gauge("scrape_samples_scraped", float(samples), scrape_ns, description="The number of samples the target exposed"))
         if self._metrics is not None:

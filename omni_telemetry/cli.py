@@ -423,6 +423,26 @@ def demo(
         raise typer.Exit(1)
 
 
+# --- serve (health API) -----------------------------------------------------------------------
+
+
+@app.command()
+@_reports_errors
+def serve(
+    host: Annotated[Optional[str], typer.Option("--host", help="address to listen on [env OMNI_HEALTH_HOST]")] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="port to listen on [env OMNI_HEALTH_PORT]")] = None,
+    dsn: DsnOption = None,
+    rules: Annotated[Optional[str], typer.Option("--rules", help="rules file merged over the defaults")] = None,
+    config: ConfigOption = None,
+    log_level: LogOption = "info",
+) -> None:
+    """Serve the on-call health API (/health, /health/{component}/{entity}, /livez, /readyz, /metrics)."""
+    from ._serve import run_serve
+
+    _logging(log_level)
+    run_serve(_settings(config, health_host=host, health_port=port, storage_dsn=dsn, health_rules_file=rules), log_level)
+
+
 # --- sources ----------------------------------------------------------------------------------
 
 

@@ -184,6 +184,14 @@ class OmniSettings(BaseSettings):
         default=None, description="namespaces whose Events are stored; unset: the namespaces discovery looks in"
     )
 
+    # health service
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8080, ge=0, le=65535)
+    health_rules_file: str | None = Field(default=None, description="rules merged over service/default_rules.yaml")
+    health_eval_interval_s: float = Field(default=5.0, gt=0, description="seconds between background evaluations")
+    health_staleness_intervals: float = Field(default=3.0, gt=0, description="scrape intervals until data is stale")
+    health_critical_http_status: int = Field(default=503, ge=200, le=599, description="/health status when critical")
+
     _storage: Any = PrivateAttr(default=None)
     _shard_index: int = PrivateAttr(default=0)
 

@@ -19,7 +19,7 @@ from ..settings import OmniSettings
 from ._previews import write_demo_previews
 from ._replay import ReplayScenario, ReplayServer
 from ._selftelemetry import SelfTelemetry
-from ._view import latest_pools, platform_rows, platform_table, pool_table
+from ._view import health_table, latest_pools, platform_rows, platform_table, pool_table
 from .scenarios_argocd import ARGOCD_SCENARIOS
 from .scenarios_events import EVENT_NAMESPACES, KubernetesEventsApiScenario
 from .scenarios_mayastor import mayastor_scenarios
@@ -48,7 +48,11 @@ def demo_scenarios(fill_s: float) -> list[ReplayScenario]:
     # Dashboards: Kuma sidecars and control plane, virt-handler, CDI, Contour.
     from .scenarios_sidecars import sidecar_scenarios
 
-    return scenarios + sidecar_scenarios()
+    scenarios += sidecar_scenarios()
+    # health API: Contour's own metrics with an HTTPProxy going invalid, for the HTTPProxy rule
+    from .scenarios_contour import CONTOUR_SCENARIOS
+
+    return scenarios + list(CONTOUR_SCENARIOS)
 
 
 def _events_api(url: str) -> Any:
@@ -107,6 +111,12 @@ def run_demo(
     failed = 0
     pools = 0
 
+    # health API: served from this process (the embedded store is single-process)
+    from .._serve import start_background_api
+
+    api = start_background_api(settings, scrape_interval_s=interval_s)
+    console.print(f"health API: [bold]{api.url}/health[/bold] (also /health/<component>, /readyz, /metrics, /docs)")
+
     with ReplayServer(demo_scenarios(fill_s)) as server, ReplayServer([KubernetesEventsApiScenario()]) as events_api:
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
         targets.append(self_telemetry.start(settings.scrape_timeout_s))
@@ -131,6 +141,7 @@ def run_demo(
             view = Group(
                 pool_table(rows, f"Mayastor pools (latest stored values, cycle {cycles})"),
                 platform_table(platform),
+                health_table(api.monitor.latest(), api.url),
                 _status_table(report),
             )
             if live is not None:
@@ -162,9 +173,12 @@ def run_demo(
             if process.events is not None:
                 process.events.stop(timeout_s=10)
             exporter.shutdown()
+            self_telemetry.close()
+            # the last snapshot taken while the pipeline ran (evaluating now would only find stale data)
+            console.print(health_table(api.monitor.latest() or api.monitor.evaluate(), api.url))
+            api.stop()
         if live is None and last_view is not None:
             console.print(last_view)
-            self_telemetry.close()
 
     counts: dict[str, int] = {}
     by_job: dict[str, dict[str, int]] = {}

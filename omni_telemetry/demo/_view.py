@@ -227,3 +227,29 @@ def _calm(row: PlatformRow) -> bool:
     if row.system == "store disk":
         return float(row.state.split("%")[0]) >= 15  # the health rule's degraded bound on free disk
     return row.state in {"online", "running", "100%", "Healthy / Synced"}
+
+
+# -- health rollup (the on-call API's latest snapshot) -------------------------------------------
+
+_STATUS_STYLE = {"ok": "green", "unknown": "magenta", "degraded": "yellow", "critical": "red"}
+
+
+def health_table(snapshot: Any, url: str = "") -> Table:
+    """The health API's rollup: one row per component, then each non-ok entity with its first reason."""
+    title = "health rollup" + (f" ({url}/health)" if url else "")
+    table = Table(title=title, title_justify="left")
+    for column in ("component", "status", "entity / summary", "reason"):
+        table.add_column(column)
+    if snapshot is None:
+        table.add_row("-", "-", "first evaluation pending", "")
+        return table
+    for component in snapshot.components.values():
+        status = component.status.value
+        table.add_row(component.name, f"[{_STATUS_STYLE[status]}]{status}[/{_STATUS_STYLE[status]}]", component.summary[:80], "")
+        for entity in component.entities:
+            if entity.status.value == "ok":
+                continue
+            style = _STATUS_STYLE[entity.status.value]
+            reason = entity.reasons[0].message if entity.reasons else ""
+            table.add_row("", f"[{style}]{entity.status.value}[/{style}]", entity.id, reason[:110])
+    return table

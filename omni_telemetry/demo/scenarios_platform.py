@@ -20,6 +20,7 @@ any request at any time gets a consistent, monotonic answer.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -46,6 +47,11 @@ def _time_in_windows(elapsed_s: float, period_s: float, start_s: float, length_s
 
 def _in_window(elapsed_s: float, period_s: float, start_s: float, length_s: float) -> bool:
     return start_s <= elapsed_s % period_s < start_s + length_s
+
+
+def _in_days(days: float) -> str:
+    """An RFC 3339 time ``days`` from now: certificates in the demo are valid, not long expired."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + days * 86400))
 
 
 def _labels(labels: Mapping[str, str]) -> str:
@@ -226,7 +232,7 @@ class KumaDataplaneOfflineScenario:
                     "dataplane": {"networking": networking},
                     "dataplaneInsight": {
                         "subscriptions": [subscription],
-                        "mTLS": {"certificateExpirationTime": "2025-11-27T08:00:00Z", "issuedBackend": "ca-1"},
+                        "mTLS": {"certificateExpirationTime": _in_days(30), "issuedBackend": "ca-1"},
                     },
                 }
             )
