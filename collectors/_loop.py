@@ -57,7 +57,7 @@ class CollectionLoop:
 
     async def _scrape_one(self, target: ScrapeTarget) -> ScrapeResult:
         async with self._semaphore:
-            return await self.scraper.scrape(None, target)
+            return await self.scraper.scrape(target)
 
     async def run_once(self) -> CycleReport:
         started_ns = time.time_ns()

@@ -25,7 +25,7 @@ def scrape(target: ScrapeTarget, scraper: Scraper | None = None):
 
     async def run():
         try:
-            return await scraper.scrape(None, target)
+            return await scraper.scrape(target)
         finally:
             await scraper.aclose()
 
@@ -58,9 +58,9 @@ def test_good_target_gives_up_1_metrics_and_receiver_resource_attributes():
     assert attrs["url.scheme"] == "http"
     assert attrs["k8s.cluster.name"] == "lab"
     assert "server.address" not in attrs  # loopback is omitted, as the receiver does
-    # the exposed job label never becomes a data point attribute
+    # the exposed job label is kept apart from the target's own job (honor_labels: false)
     codes = [dict(p.attributes) for p in metrics["http_requests_total"].data.data_points]
-    assert codes == [{"code": "200"}, {"code": "500"}]
+    assert codes == [{"code": "200", "exported_job": "x"}, {"code": "500"}]
 
 
 def test_request_asks_for_openmetrics_and_gzip_and_sends_bearer_token(tmp_path):
@@ -97,7 +97,7 @@ def test_slow_target_past_timeout_gives_up_0_and_timeout_reason():
     with http_target(Answer(GOOD, delay_s=2.0)) as server:
         result = scrape(ScrapeTarget(f"{server.url}/metrics", timeout_s=0.3))
     assert not result.up
-    assert "within 0.3s" in result.error
+    assert "scrape deadline of 0.3 s exceeded" in result.error
 
 
 def test_truncated_exposition_gives_up_0_with_line_number():
@@ -129,7 +129,7 @@ def test_failed_scrape_marks_previous_series_stale_and_loop_state_survives():
 
         async def three():
             try:
-                return [await scraper.scrape(None, target) for _ in range(3)]
+                return [await scraper.scrape(target) for _ in range(3)]
             finally:
                 await scraper.aclose()
 
@@ -170,7 +170,7 @@ def test_unchanged_layout_is_converted_from_values_alone_with_envoy_normalisatio
 
             async def run():
                 try:
-                    return [await scraper.scrape(None, target) for _ in range(2)]
+                    return [await scraper.scrape(target) for _ in range(2)]
                 finally:
                     await scraper.aclose()
 
