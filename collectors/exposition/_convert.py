@@ -142,21 +142,24 @@ def _label_text(labels: Mapping[str, str]) -> str:
 
 
 def _attributes(labels: Mapping[str, str], bound_label: str | None) -> dict[str, str]:
-    attrs = {k: v for k, v in labels.items() if v and k != bound_label and not k.startswith("__")}
-    for name in _TARGET_LABELS:
-        value = attrs.pop(name, None)
-        if value is not None:
-            exported = _EXPORTED + name
-            while exported in attrs:
-                exported = _EXPORTED + exported
-            attrs[exported] = value
-    return dict(sorted(attrs.items()))
+    attrs = {k: labels[k] for k in sorted(labels) if labels[k] and k != bound_label and not k.startswith("__")}
+    if "job" in attrs or "instance" in attrs:
+        for name in _TARGET_LABELS:
+            value = attrs.pop(name, None)
+            if value is not None:
+                exported = _EXPORTED + name
+                while exported in attrs:
+                    exported = _EXPORTED + exported
+                attrs[exported] = value
+        attrs = dict(sorted(attrs.items()))
+    return attrs
 
 
 #: One converted label set: the labels, their attributes, the attributes as a key, the float of
-#: the bound label (``le``/``quantile``) or NaN, and the labels without the bound label (shared
-#: between equal sets), which tells the buckets of one series from another series' colliding ones.
-_CacheEntry = tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...], float, tuple[tuple[str, str], ...]]
+#: the bound label (``le``/``quantile``) or NaN, and an identity of the labels without the bound
+#: label (one object per distinct set), which tells the buckets of one series from another
+#: series' colliding ones.
+_CacheEntry = tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...], float, object]
 
 
 class _AttributeCache:
@@ -166,13 +169,14 @@ class _AttributeCache:
     the identity of the label dict, so one cache must never mix rules.
     """
 
-    __slots__ = ("by_id", "_bound_label", "_origins")
+    __slots__ = ("by_id", "_bound_label", "_keys", "_full_labels")
 
     def __init__(self, bound_label: str | None = None) -> None:
         #: id(labels) -> _CacheEntry
         self.by_id: dict[int, _CacheEntry] = {}
         self._bound_label = bound_label
-        self._origins: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        self._keys: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        self._full_labels: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
 
     def get(self, labels: Mapping[str, str]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
         hit = self.by_id.get(id(labels))
@@ -183,17 +187,21 @@ class _AttributeCache:
     def add(self, labels: Mapping[str, str]) -> _CacheEntry:
         bound_label = self._bound_label
         attrs = _attributes(labels, bound_label)
+        key = tuple(attrs.items())
         bound = math.nan
-        origin: tuple[tuple[str, str], ...] = ()
+        origin: object = key
         if bound_label is not None:
             raw = labels.get(bound_label)
             try:
                 bound = float(raw) if raw is not None else math.nan
             except ValueError:
                 bound = math.nan
-            origin = tuple(sorted((k, v) for k, v in labels.items() if k != bound_label))
-            origin = self._origins.setdefault(origin, origin)
-        entry = (labels, attrs, tuple(attrs.items()), bound, origin)
+            origin = key = self._keys.setdefault(key, key)
+            if len(attrs) != len(labels) - (raw is not None):
+                # something besides the bound label was dropped: only the full labels tell series apart
+                full = tuple(sorted((k, v) for k, v in labels.items() if k != bound_label))
+                origin = self._full_labels.setdefault(full, full)
+        entry = (labels, attrs, key, bound, origin)
         self.by_id[id(labels)] = entry
         return entry
 
@@ -368,7 +376,7 @@ def _counter(
 class _Group:
     labels: Mapping[str, str]
     time_ns: int
-    origin: tuple[tuple[str, str], ...]  # the labels without le/quantile: tells colliding series apart
+    origin: object  # identity of the labels without le/quantile: tells colliding series apart
     buckets: list[tuple[float, float, int]] = field(default_factory=list)  # (bound, value, line)
     quantiles: list[tuple[float, float, int]] = field(default_factory=list)
     count: float | None = None
@@ -407,7 +415,7 @@ def _grouped(
         if group is None:
             group = groups[key] = _Group(hit[1], _sample_time(sample, now), hit[4])
         elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
-            report.merged(tracker, name, hit[1], dict(hit[4]))
+            report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
             continue
         suffix = suffixes.get(sample.name)
         if suffix is None:

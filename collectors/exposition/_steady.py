@@ -292,6 +292,7 @@ def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:
 
 def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
     out: list[Metric] = []
+    advance = SeriesState.advance  # the reset rule; called unbound, once per cumulative point
     for planned in plan.metrics:
         template = planned.template
         if isinstance(planned, _GaugePlan):
@@ -306,7 +307,7 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
             append = points.append
             for pos, attrs, state in planned.points:
                 value = values[pos]
-                append(_number_point(attrs, state.advance(value, now), now, value, _NO_EXEMPLARS))
+                append(_number_point(attrs, advance(state, value, now), now, value, _NO_EXEMPLARS))
             out.append(
                 Metric(template.name, template.description, template.unit, Sum(points, _CUMULATIVE, planned.monotonic))
             )
@@ -326,7 +327,7 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
                 # attributes and bounds are shared with earlier scrapes' points: sinks only read them
                 histogram_points.append(
                     FlaggedHistogramDataPoint(
-                        attrs, state.advance(count, now), now, _whole(count),
+                        attrs, advance(state, count, now), now, _whole(count),
                         values[sum_pos] if sum_pos >= 0 else 0.0, counts, bounds,
                         math.nan, math.nan, [],
                     )
@@ -340,7 +341,7 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
                 count = values[count_pos]
                 summary_points.append(
                     SummaryDataPoint(
-                        dict(attrs), state.advance(count, now), now, _whole(count),
+                        dict(attrs), advance(state, count, now), now, _whole(count),
                         values[sum_pos] if sum_pos >= 0 else 0.0,
                         tuple(QuantileValue(q, values[p]) for q, p in zip(quantiles, positions)),
                     )
