@@ -181,23 +181,42 @@ class Scraper:
             error = f"internal error while scraping: {type(exc).__name__}: {exc}"
         duration = time.perf_counter() - started
         if converted is None:
-            converter.forget_layout()
-            metrics = staleness_metrics(converter.tracker.mark_all_stale(scrape_ns), scrape_ns)
-            samples = kept = added = 0
-            warnings: tuple[str, ...] = ()
-            _log.warning("scrape of %s failed: %s", target.url, error)
-        else:
-            metrics = converted.metrics
-            samples, kept, added, warnings = converted.samples, converted.kept, converted.series_added, converted.warnings
-        for warning in warnings:
+            return self.failed(target, error or "unknown error", scrape_ns, duration)
+        for warning in converted.warnings:
             _log.warning("%s: %s", target.url, warning)
-        metrics.extend(_synthetic_series(error is None, duration, samples, kept, added, scrape_ns))
+        return self._result(
+            target, converted.metrics, None, scrape_ns, duration,
+            converted.samples, converted.kept, converted.series_added, converted.warnings,
+        )
+
+    def failed(self, target: ScrapeTarget, error: str, scrape_ns: int, duration_s: float) -> ScrapeResult:
+        """The result of a scrape that failed (or was given up on) with ``error``: ``up=0`` and
+        one staleness point per series of the target's last scrape."""
+        converter = self._converter_for(target)
+        converter.forget_layout()
+        metrics = staleness_metrics(converter.tracker.mark_all_stale(scrape_ns), scrape_ns)
+        _log.warning("scrape of %s failed: %s", target.url, error)
+        return self._result(target, metrics, error, scrape_ns, duration_s, 0, 0, 0, ())
+
+    def _result(
+        self,
+        target: ScrapeTarget,
+        metrics: list[Metric],
+        error: str | None,
+        scrape_ns: int,
+        duration_s: float,
+        samples: int,
+        kept: int,
+        added: int,
+        warnings: tuple[str, ...],
+    ) -> ScrapeResult:
+        metrics.extend(_synthetic_series(error is None, duration_s, samples, kept, added, scrape_ns))
         if self._metrics is not None:
-            self._metrics.observe_scrape(target, error is None, samples, duration, len(warnings))
+            self._metrics.observe_scrape(target, error is None, samples, duration_s, len(warnings))
         resource_metrics = ResourceMetrics(
             target_resource(target, self.cluster), [ScopeMetrics(SCOPE, metrics, "")], ""
         )
-        return ScrapeResult(target, resource_metrics, error is None, error, duration, samples, warnings)
+        return ScrapeResult(target, resource_metrics, error is None, error, duration_s, samples, warnings)
 
     def _convert(
         self,
