@@ -286,7 +286,7 @@ def _gauge(
     observe = tracker.observe
     description = family.help
     for name, samples in _by_name(family.samples).items():
-        points = []
+        points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
         for sample in samples:
@@ -345,7 +345,7 @@ def _counter(
     for name, samples in by_name.items():
         if name.endswith("_created") and name != family.name:
             continue
-        points = []
+        points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
         for sample in samples:
@@ -549,6 +549,7 @@ def staleness_metrics(stale: list[tuple[str, SeriesState]], time_ns: int) -> lis
     out = []
     for (name, kind), states in grouped.items():
         description, unit = states[0].description, states[0].unit
+        data: Gauge | Sum | Histogram | Summary
         if kind in (_GAUGE, _SUM_MONO, _SUM):
             points = [
                 FlaggedNumberDataPoint(s.attributes, s.start_ns, time_ns, 0.0, flags=NO_RECORDED_VALUE)

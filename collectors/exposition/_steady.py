@@ -21,7 +21,13 @@ from typing import Callable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 
-from omni_core.datamodel import FlaggedHistogramDataPoint, QuantileValue, Summary, SummaryDataPoint
+from omni_core.datamodel import (
+    FlaggedHistogramDataPoint,
+    FlaggedNumberDataPoint,
+    QuantileValue,
+    Summary,
+    SummaryDataPoint,
+)
 
 from .._target import ParseLimits
 from ._convert import ConversionReport, ConversionTrace, TracedBuckets, TracedNumbers, to_metrics
@@ -295,6 +301,7 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
     advance = SeriesState.advance  # the reset rule; called unbound, once per cumulative point
     for planned in plan.metrics:
         template = planned.template
+        points: list[FlaggedNumberDataPoint]
         if isinstance(planned, _GaugePlan):
             points = []
             append = points.append
