@@ -49,7 +49,10 @@ from omni_core.datamodel import (
 from ._gcpause import gc_paused
 from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _sample_time, _whole
 from ._model import Exposition, MetricFamily, Sample
-from ._tracker import _GAUGE, _HISTOGRAM, _SUM, _SUM_MONO, _SUMMARY, SeriesState, SeriesTracker
+from ._tracker import SeriesKind, SeriesState, SeriesTracker
+
+_GAUGE, _SUM_MONO, _SUM = SeriesKind.GAUGE, SeriesKind.SUM_MONOTONIC, SeriesKind.SUM
+_HISTOGRAM, _SUMMARY = SeriesKind.HISTOGRAM, SeriesKind.SUMMARY
 
 __all__ = [
     "BucketTrace",

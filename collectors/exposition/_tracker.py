@@ -16,10 +16,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SeriesKey", "SeriesState", "SeriesTracker", "ScrapeSummary"]
+__all__ = ["ScrapeSummary", "SeriesKey", "SeriesKind", "SeriesState", "SeriesTracker"]
 
-# Kinds of series remembered for staleness markers.
-_GAUGE, _SUM_MONO, _SUM, _HISTOGRAM, _SUMMARY = range(5)
+
+class SeriesKind:
+    """What a series is, remembered so its staleness point has the right metric type.
+
+    Plain ints rather than an enum: the hot loops pass one per sample.
+    """
+
+    GAUGE = 0
+    SUM_MONOTONIC = 1
+    SUM = 2
+    HISTOGRAM = 3
+    SUMMARY = 4
+
+
+_GAUGE, _HISTOGRAM = SeriesKind.GAUGE, SeriesKind.HISTOGRAM
 
 #: ``(metric name, sorted attribute pairs)``: one stored series.
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
