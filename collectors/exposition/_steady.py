@@ -35,7 +35,7 @@ from ._gcpause import gc_paused
 from ._model import Exposition
 from ._parser import _decode, parse_exposition
 from ._points import _CUMULATIVE, _NO_EXEMPLARS, _number_point, _whole
-from ._tracker import SeriesState, SeriesTracker
+from ._tracker import SeriesState, SeriesTracker, advance_all
 
 __all__ = ["ConvertedScrape", "TargetConverter"]
 
@@ -77,6 +77,8 @@ _NumberSlot = tuple[int, dict[str, str], SeriesState]
 _BucketSlot = tuple[tuple[int, ...], int, int, SeriesState, Sequence[float], dict[str, str]]
 #: Picks tokens out of a body's last-token list: one token alone, or a tuple of them.
 _Picker = Callable[[list[str]], "str | tuple[str, ...]"]
+#: Picks a metric's values out of a scrape's values, as a tuple in point order.
+_FloatPicker = Callable[[list[float]], tuple[float, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,12 @@ class _GaugePlan:
 
 @dataclass(frozen=True, slots=True)
 class _SumPlan:
+    """Column-wise, so one :func:`advance_all` call advances every series of the metric."""
+
     template: Metric
-    points: list[_NumberSlot]
+    values: _FloatPicker
+    attributes: list[dict[str, str]]
+    states: list[SeriesState]
     monotonic: bool
 
 
@@ -96,12 +102,14 @@ class _SumPlan:
 class _HistogramPlan:
     template: Metric
     points: list[_BucketSlot]
+    states: list[SeriesState]  # the points' series, for one advance_all call per metric
 
 
 @dataclass(frozen=True, slots=True)
 class _SummaryPlan:
     template: Metric
     points: list[_BucketSlot]
+    states: list[SeriesState]
 
 
 _MetricPlan = _GaugePlan | _SumPlan | _HistogramPlan | _SummaryPlan
@@ -259,7 +267,14 @@ def _build_plan(
             numbers = [(slot(line - 1, len(used)), state.attributes, state) for line, state in traced.points]
             data = metric.data
             if isinstance(data, Sum):
-                metrics.append(_SumPlan(metric, numbers, data.is_monotonic))
+                positions = [pos for pos, _attrs, _state in numbers]
+                picker: _FloatPicker = itemgetter(*positions) if len(positions) != 1 else _one(positions[0])
+                metrics.append(
+                    _SumPlan(
+                        metric, picker, [attrs for _pos, attrs, _state in numbers],
+                        [state for _pos, _attrs, state in numbers], data.is_monotonic,
+                    )
+                )
             else:
                 metrics.append(_GaugePlan(metric, numbers))
             continue
@@ -277,10 +292,11 @@ def _build_plan(
                     state.attributes,
                 )
             )
+        states = [point[3] for point in buckets]
         if isinstance(metric.data, Histogram):
-            metrics.append(_HistogramPlan(metric, buckets))
+            metrics.append(_HistogramPlan(metric, buckets, states))
         else:
-            metrics.append(_SummaryPlan(metric, buckets))
+            metrics.append(_SummaryPlan(metric, buckets, states))
     if not used:
         return None
     value_lines = list(used)  # slots were handed out in insertion order
@@ -296,9 +312,17 @@ def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:
     return ()
 
 
+def _one(position: int) -> _FloatPicker:
+    """A picker of one value that still answers a tuple, as ``itemgetter`` of several does."""
+
+    def pick(values: list[float]) -> tuple[float, ...]:
+        return (values[position],)
+
+    return pick
+
+
 def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
     out: list[Metric] = []
-    advance = SeriesState.advance  # the reset rule; called unbound, once per cumulative point
     for planned in plan.metrics:
         template = planned.template
         points: list[FlaggedNumberDataPoint]
@@ -310,18 +334,22 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
                 append(_number_point(attrs, 0, now, values[pos], _NO_EXEMPLARS))
             out.append(Metric(template.name, template.description, template.unit, Gauge(points)))
         elif isinstance(planned, _SumPlan):
-            points = []
-            append = points.append
-            for pos, attrs, state in planned.points:
-                value = values[pos]
-                append(_number_point(attrs, advance(state, value, now), now, value, _NO_EXEMPLARS))
+            picked = planned.values(values)
+            starts = advance_all(planned.states, picked, now)
+            points = [
+                _number_point(attrs, start, now, value, _NO_EXEMPLARS)
+                for attrs, start, value in zip(planned.attributes, starts, picked)
+            ]
             out.append(
                 Metric(template.name, template.description, template.unit, Sum(points, _CUMULATIVE, planned.monotonic))
             )
         elif isinstance(planned, _HistogramPlan):
             histogram_points = []
-            for positions, count_pos, sum_pos, state, bounds, attrs in planned.points:
-                count = values[count_pos]
+            counts_of_points = [values[point[1]] for point in planned.points]
+            starts = advance_all(planned.states, counts_of_points, now)
+            for (positions, _count_pos, sum_pos, _state, bounds, attrs), count, start in zip(
+                planned.points, counts_of_points, starts
+            ):
                 counts = []
                 previous = 0.0
                 for pos in positions:
@@ -334,7 +362,7 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
                 # attributes and bounds are shared with earlier scrapes' points: sinks only read them
                 histogram_points.append(
                     FlaggedHistogramDataPoint(
-                        attrs, advance(state, count, now), now, _whole(count),
+                        attrs, start, now, _whole(count),
                         values[sum_pos] if sum_pos >= 0 else 0.0, counts, bounds,
                         math.nan, math.nan, [],
                     )
@@ -344,11 +372,14 @@ def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
             )
         else:
             summary_points = []
-            for positions, count_pos, sum_pos, state, quantiles, attrs in planned.points:
-                count = values[count_pos]
+            counts_of_points = [values[point[1]] for point in planned.points]
+            starts = advance_all(planned.states, counts_of_points, now)
+            for (positions, _count_pos, sum_pos, _state, quantiles, attrs), count, start in zip(
+                planned.points, counts_of_points, starts
+            ):
                 summary_points.append(
                     SummaryDataPoint(
-                        dict(attrs), advance(state, count, now), now, _whole(count),
+                        dict(attrs), start, now, _whole(count),
                         values[sum_pos] if sum_pos >= 0 else 0.0,
                         tuple(QuantileValue(q, values[p]) for q, p in zip(quantiles, positions)),
                     )

@@ -9,14 +9,16 @@ target that goes down) gets exactly one staleness point, and how many series a s
 
 The API is shaped for the hot loops that call it once per sample: :meth:`SeriesTracker.observe`
 records one series of the scrape being converted and hands back its :class:`SeriesState`,
-whose :meth:`~SeriesState.advance` is the one place the counter-reset rule lives.
+and :func:`advance_all` (behind :meth:`SeriesState.advance`) is the one place the counter-reset
+rule lives.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
-__all__ = ["ScrapeSummary", "SeriesKey", "SeriesKind", "SeriesState", "SeriesTracker"]
+__all__ = ["ScrapeSummary", "SeriesKey", "SeriesKind", "SeriesState", "SeriesTracker", "advance_all"]
 
 
 class SeriesKind:
@@ -60,16 +62,27 @@ class SeriesState:
     width: int = 1
 
     def advance(self, value: float, time_ns: int) -> int:
-        """Record a new cumulative value and return the series' start time.
+        """Record a new cumulative value and return the series' start time (see :func:`advance_all`)."""
+        return advance_all((self,), (value,), time_ns)[0]
 
-        The reset rule, as the receiver's metrics adjuster applies it: a value below the last one
-        means the counter restarted since the last scrape, so a new cumulative series starts now.
-        """
-        if value < self.last_value:
-            self.start_ns = time_ns
-        self.last_value = value
-        self.last_seen_ns = time_ns
-        return self.start_ns
+
+def advance_all(states: Sequence[SeriesState], values: Sequence[float], time_ns: int) -> list[int]:
+    """Record new cumulative values of many series at once and return their start times.
+
+    The reset rule, the one place it lives, as the receiver's metrics adjuster applies it: a
+    value below the last one means the counter restarted since the last scrape, so a new
+    cumulative series starts now. One call for a whole metric keeps the steady-state path, which
+    runs this once per counter sample of every scrape, free of a call per sample.
+    """
+    starts: list[int] = []
+    append = starts.append
+    for state, value in zip(states, values):
+        if value < state.last_value:
+            state.start_ns = time_ns
+        state.last_value = value
+        state.last_seen_ns = time_ns
+        append(state.start_ns)
+    return starts
 
 
 @dataclass(frozen=True)
