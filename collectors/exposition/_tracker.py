@@ -153,7 +153,7 @@ class SeriesTracker:
             state.last_value = value
             state.last_seen_ns = time_ns
         else:
-            state.advance(value, time_ns)
+            advance_all((state,), (value,), time_ns)
         if kind >= _HISTOGRAM:  # a histogram's buckets may change; a counter or gauge is one sample
             state.width = width
         return state
