@@ -124,3 +124,29 @@ def test_a_trickling_target_gets_up_0_at_its_deadline_and_the_healthy_one_is_sto
         slow_result = next(r for r in report.results if r.target == slow)
         assert not slow_result.up
         assert "scrape deadline of 0.6 s exceeded" in slow_result.error
+
+
+def test_a_cycle_waits_at_most_one_interval_even_for_a_target_whose_timeout_is_longer():
+    exporter = RecordingExporter()
+    with http_target(Answer(HEALTHY)) as healthy_server, trickling_target(headers_first=True) as slow_url:
+        healthy = ScrapeTarget(f"{healthy_server.url}/metrics", timeout_s=0.8)
+        slow = ScrapeTarget(slow_url, timeout_s=30)  # longer than the interval: only the cycle bound stops it
+        reports = []
+
+        async def run() -> None:
+            stop = asyncio.Event()
+
+            def on_cycle(report) -> None:
+                reports.append(report)
+                if len(reports) == 2:
+                    stop.set()
+
+            loop = CollectionLoop(Scraper(), exporter, [slow, healthy], interval_s=1.0, on_cycle=on_cycle)
+            await asyncio.wait_for(loop.run(stop=stop), timeout=20)  # a guard against hanging, not a speed check
+
+        asyncio.run(run())
+    assert len(exporter.batches) == 2
+    for batch, report in zip(exporter.batches, reports):
+        assert up_of(batch, healthy.instance) == 1.0 and up_of(batch, slow.instance) == 0.0
+        slow_result = next(r for r in report.results if r.target == slow)
+        assert "not finished within the scrape interval of 1 s" in slow_result.error
