@@ -1,6 +1,11 @@
 """The scrape loop: every interval, scrape all targets concurrently and hand one
 ``MetricsData`` to a sink.
 
+One target never holds back the others: every scrape has a deadline for its whole request
+(the target's timeout, see :meth:`Scraper.scrape`), and a cycle waits at most one interval for
+its scrapes; one still running then (queued behind the concurrency bound, or stuck where no
+deadline reaches) is given up as ``up=0`` so the other targets' data is stored on time.
+
 The sink is any SDK ``MetricExporter`` (the ClickHouse writer, the OTLP push, or a delivery
 queue in front of either); the loop neither knows nor cares which. A sink failure is
 logged and the loop goes on: buffering and retrying is the sink's job, not the scraper's.
@@ -57,14 +62,37 @@ class CollectionLoop:
 
     async def _scrape_one(self, target: ScrapeTarget) -> ScrapeResult:
         async with self._semaphore:
-            return await self.scraper.scrape(None, target)
+            return await self.scraper.scrape(target)
+
+    async def _scrape_all(self, targets: list[ScrapeTarget], started_ns: int) -> tuple[ScrapeResult, ...]:
+        """Every target's result, in order, within one interval: late ones become ``up=0``."""
+        if not targets:
+            return ()
+        tasks = [asyncio.ensure_future(self._scrape_one(t)) for t in targets]
+        _done, late = await asyncio.wait(tasks, timeout=self.interval_s)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+        results = []
+        for target, task in zip(targets, tasks):
+            if task in late:
+                reason = (
+                    f"scrape not finished within the scrape interval of {self.interval_s:g} s "
+                    "(too many slow targets for the concurrency bound?); given up so the other targets' "
+                    "data is stored on time"
+                )
+                results.append(self.scraper.failed(target, reason, started_ns, self.interval_s))
+            else:
+                results.append(task.result())
+        return tuple(results)
 
     async def run_once(self) -> CycleReport:
         started_ns = time.time_ns()
         started = time.perf_counter()
         targets = list(self.targets())
         self.scraper.forget(targets)
-        results = tuple(await asyncio.gather(*(self._scrape_one(t) for t in targets)))
+        results = await self._scrape_all(targets, started_ns)
         data = metrics_data(results)
         try:
             outcome = await asyncio.to_thread(

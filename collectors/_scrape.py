@@ -7,6 +7,7 @@ points for the series the target had, exactly as Prometheus records a failed scr
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import time
@@ -23,11 +24,11 @@ from omni_core import __version__
 from omni_core.datamodel import FlaggedNumberDataPoint
 from omni_core.errors import OmniError
 
-from ._http import tls_verify_for
+from ._http import HttpBody, deadline_exceeded, tls_verify_for
 from ._selfmetrics import CollectorMetrics
 from ._source import Source
 from ._target import ParseLimits, ScrapeTarget
-from .exposition import ConversionReport, Exposition, SeriesTracker, TargetConverter, staleness_metrics, to_metrics
+from .exposition import ConvertedScrape, Exposition, SeriesTracker, TargetConverter, staleness_metrics
 
 __all__ = ["SCOPE", "ScrapeResult", "Scraper", "metrics_data", "target_resource"]
 
@@ -146,79 +147,131 @@ class Scraper:
             await client.aclose()
         self._clients.clear()
 
-    async def scrape(self, client: httpx.AsyncClient | None, target: ScrapeTarget) -> ScrapeResult:
+    async def scrape(self, target: ScrapeTarget) -> ScrapeResult:
+        """Read, convert and account for one scrape of ``target``; never raises.
+
+        The whole read (connect, headers, body, decompression, and every request of an API
+        source) must finish within ``target.timeout_s``, as Prometheus's ``scrape_timeout``
+        bounds a scrape: a target that trickles bytes gets ``up=0`` when the deadline passes
+        instead of holding its scrape (and the cycle) open.
+        """
         scrape_ns = self._clock()
         started = time.perf_counter()
         converter = self._converter_for(target)
-        tracker = converter.tracker
-        warnings: list[str] = []
-        samples = 0
+        converted: ConvertedScrape | None = None
         error: str | None = None
         try:
             source = self.source_for(target)
-            http = client or self._client_for(target)
-
-            def missing(exposition: Exposition) -> list[str]:
-                absent = source.missing_families(exposition)
-                if not absent:
-                    return []
-                more = " ..." if len(absent) > 10 else ""
-                return [
-                    f"expected {source.name} families missing: {', '.join(absent[:10])}{more} "
-                    "(wrong port, wrong source, or a version change?)"
-                ]
-
-            if source.reads_exposition:
-                body = await source.fetch(http, target, self.limits)
-                converted = converter.convert(
-                    body.content,
-                    body.content_type,
-                    scrape_ns,
-                    limits=self.limits,
-                    normalize=lambda exposition: source.normalize(exposition, target),
-                    type_overrides=source.type_overrides,
-                    steady=source.layout_cache,
-                    missing=missing,
-                )
-                metrics, samples = converted.metrics, converted.samples
-                warnings.extend(converted.warnings)
-            else:
-                exposition = await source.collect(http, target, self.limits)
-                samples = exposition.sample_count
-                report = ConversionReport(exposition.dropped, list(exposition.warnings))
-                metrics = to_metrics(
-                    exposition,
-                    scrape_time_ns=scrape_ns,
-                    tracker=tracker,
-                    type_overrides=source.type_overrides,
-                    report=report,
-                )
-                warnings.extend(report.warnings)
-                warnings.extend(missing(exposition))
+            http = self._client_for(target)
+            body: HttpBody | None = None
+            exposition: Exposition | None = None
+            try:
+                async with asyncio.timeout(target.timeout_s):
+                    if source.reads_exposition:
+                        body = await source.fetch(http, target, self.limits)
+                    else:
+                        exposition = await source.collect(http, target, self.limits)
+            except TimeoutError:
+                raise deadline_exceeded(target) from None
+            converted = self._convert(source, target, converter, scrape_ns, body, exposition)
         except OmniError as exc:  # ScrapeError and its branches, ConfigError from an unknown source
             error = exc.describe()
         except Exception as exc:  # a bug must cost one target one scrape, not the loop
             _log.exception("unexpected error scraping %s", target.url)
             error = f"internal error while scraping: {type(exc).__name__}: {exc}"
         duration = time.perf_counter() - started
-        if error is not None:
-            converter.forget_layout()
-            metrics = staleness_metrics(tracker.mark_all_stale(scrape_ns), scrape_ns)
-            _log.warning("scrape of %s failed: %s", target.url, error)
-        for warning in warnings:
+        if converted is None:
+            return self.failed(target, error or "unknown error", scrape_ns, duration)
+        for warning in converted.warnings:
             _log.warning("%s: %s", target.url, warning)
-        metrics.append(_gauge("up", 0.0 if error else 1.0, scrape_ns, description="The scraping was successful"))
-        if error:  # the reason beside up=0, so the health API can say why a target is down
+        return self._result(
+            target, converted.metrics, None, scrape_ns, duration,
+            converted.samples, converted.kept, converted.series_added, converted.warnings,
+        )
+
+    def failed(self, target: ScrapeTarget, error: str, scrape_ns: int, duration_s: float) -> ScrapeResult:
+        """The result of a scrape that failed (or was given up on) with ``error``: ``up=0`` and
+        one staleness point per series of the target's last scrape."""
+        converter = self._converter_for(target)
+        converter.forget_layout()
+        metrics = staleness_metrics(converter.tracker.mark_all_stale(scrape_ns), scrape_ns)
+        _log.warning("scrape of %s failed: %s", target.url, error)
+        return self._result(target, metrics, error, scrape_ns, duration_s, 0, 0, 0, ())
+
+    def _result(
+        self,
+        target: ScrapeTarget,
+        metrics: list[Metric],
+        error: str | None,
+        scrape_ns: int,
+        duration_s: float,
+        samples: int,
+        kept: int,
+        added: int,
+        warnings: tuple[str, ...],
+    ) -> ScrapeResult:
+        metrics.extend(_synthetic_series(error is None, duration_s, samples, kept, added, scrape_ns))
+        if error is not None:  # the reason beside up=0, so the health API can say why a target is down
             metrics.append(Metric("omni_scrape_error_info", "1 while the scrape fails; reason is the scrape's error", "",
                                   Gauge([FlaggedNumberDataPoint({"reason": error[:500]}, 0, scrape_ns, 1.0)])))
-        metrics.append(_gauge("scrape_duration_seconds", duration, scrape_ns, "s", "Duration of the scrape"))
-        metrics.append(_gauge("scrape_samples_scraped", float(samples), scrape_ns, description="The number of samples the target exposed"))
         if self._metrics is not None:
-            self._metrics.observe_scrape(target, error is None, samples, duration, len(warnings))
+            self._metrics.observe_scrape(target, error is None, samples, duration_s, len(warnings))
         resource_metrics = ResourceMetrics(
             target_resource(target, self.cluster), [ScopeMetrics(SCOPE, metrics, "")], ""
         )
-        return ScrapeResult(target, resource_metrics, error is None, error, duration, samples, tuple(warnings))
+        return ScrapeResult(target, resource_metrics, error is None, error, duration_s, samples, warnings)
+
+    def _convert(
+        self,
+        source: Source,
+        target: ScrapeTarget,
+        converter: TargetConverter,
+        scrape_ns: int,
+        body: HttpBody | None,
+        exposition: Exposition | None,
+    ) -> ConvertedScrape:
+        def missing(exposition: Exposition) -> list[str]:
+            absent = source.missing_families(exposition)
+            if not absent:
+                return []
+            more = " ..." if len(absent) > 10 else ""
+            return [
+                f"expected {source.name} families missing: {', '.join(absent[:10])}{more} "
+                "(wrong port, wrong source, or a version change?)"
+            ]
+
+        if body is not None:
+            return converter.convert(
+                body.content,
+                body.content_type,
+                scrape_ns,
+                limits=self.limits,
+                normalize=lambda exposition: source.normalize(exposition, target),
+                type_overrides=source.type_overrides,
+                steady=source.layout_cache,
+                missing=missing,
+            )
+        assert exposition is not None  # the source read no body, so it built the families
+        return converter.convert_exposition(
+            exposition, scrape_ns, type_overrides=source.type_overrides, missing=missing
+        )
+
+
+def _synthetic_series(up: bool, duration_s: float, samples: int, kept: int, added: int, time_ns: int) -> list[Metric]:
+    """The five series the Collector's Prometheus receiver (Prometheus's scrape loop) adds per scrape."""
+    return [
+        _gauge("up", 1.0 if up else 0.0, time_ns, description="The scraping was successful"),
+        _gauge("scrape_duration_seconds", duration_s, time_ns, "s", "Duration of the scrape"),
+        _gauge("scrape_samples_scraped", float(samples), time_ns, description="The number of samples the target exposed"),
+        _gauge(
+            "scrape_samples_post_metric_relabeling", float(kept), time_ns,
+            description="The number of samples remaining after metric relabeling was applied",
+        ),
+        _gauge(
+            "scrape_series_added", float(added), time_ns,
+            description="The approximate number of new series in this scrape",
+        ),
+    ]
 
 
 def metrics_data(results: Iterable[ScrapeResult]) -> MetricsData:

@@ -1,9 +1,10 @@
 """What a source is: how to read one kind of target into an :class:`Exposition`.
 
 Every source (Mayastor's exporter, Envoy, Kuma's API, ...) is a subclass of :class:`Source`
-registered by name in :mod:`collectors.sources`. Exposition-serving sources only declare
-their expected families, type overrides and a ``normalize`` step; API sources override
-``collect`` and build families of gauges themselves. Either way the result goes through the
+registered by name in :mod:`collectors.sources`. Exposition-serving sources
+(``reads_exposition = True``) only declare their expected families, type overrides and a
+``normalize`` step, and may wrap :meth:`Source.fetch`; API sources (``reads_exposition = False``)
+override ``collect`` and build families of gauges themselves. Either way the result goes through the
 single conversion path, so the Prometheus-receiver rules live in one place.
 """
 
@@ -38,6 +39,19 @@ class Source(ABC):
     #: whose layout equals the previous one may then be converted from its values alone. Off for
     #: sources whose normalisation looks at values or at other targets.
     layout_cache: ClassVar[bool] = True
+    #: True: the scraper calls :meth:`fetch` and converts the body itself (with the steady-state
+    #: shortcut); :meth:`collect` is not called. False: the scraper calls :meth:`collect`, which
+    #: builds the families (API sources). Every source says which, so overriding a method can
+    #: never move a source from one path to the other unnoticed.
+    reads_exposition: ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not isinstance(getattr(cls, "reads_exposition", None), bool):
+            raise TypeError(
+                f"source {cls.__name__} must set reads_exposition: ClassVar[bool] (True when the scraper "
+                "fetches and converts its exposition text, False when its collect() builds the families)"
+            )
 
     @classmethod
     def shard_group(cls, target: ScrapeTarget) -> str | None:
@@ -45,11 +59,6 @@ class Source(ABC):
         sharing the targets keep on one replica (:mod:`collectors._shard`); ``None``, the
         default: the target stands alone."""
         return None
-
-    @property
-    def reads_exposition(self) -> bool:
-        """True unless the source overrides :meth:`collect` (API sources build families themselves)."""
-        return type(self).collect is Source.collect
 
     async def collect(
         self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits

@@ -178,7 +178,7 @@ def scrape(
 
     async def once() -> Any:
         try:
-            return await scraper.scrape(None, target)
+            return await scraper.scrape(target)
         finally:
             await scraper.aclose()
 

@@ -29,6 +29,13 @@ class KubernetesAccess:
     ca_file: str | None = None
     insecure_skip_verify: bool = False
 
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise ConfigError(f"unknown mode {self.mode!r}; use in-cluster, kubeconfig or url", field="discovery_mode")
+
+
+_MODES = ("in-cluster", "kubeconfig", "url")
+
 
 def kubernetes_api_client(access: KubernetesAccess) -> k8s_client.ApiClient:
     configuration = k8s_client.Configuration()
@@ -40,7 +47,7 @@ def kubernetes_api_client(access: KubernetesAccess) -> k8s_client.ApiClient:
             k8s_config.load_kube_config(
                 config_file=access.kubeconfig, context=access.context, client_configuration=configuration
             )
-        elif access.mode == "url":
+        else:  # "url": KubernetesAccess admits no other mode
             if not access.api_url:
                 raise ConfigError("mode 'url' needs api_url, e.g. https://10.0.0.1:6443", field="discovery_api_url")
             configuration.host = access.api_url.rstrip("/")
@@ -54,10 +61,6 @@ def kubernetes_api_client(access: KubernetesAccess) -> k8s_client.ApiClient:
                 read_token(configuration)
             if access.ca_file:
                 configuration.ssl_ca_cert = access.ca_file
-        else:
-            raise ConfigError(
-                f"unknown mode {access.mode!r}; use in-cluster, kubeconfig or url", field="discovery_mode"
-            )
     except ConfigException as exc:
         raise ConfigError(
             f"cannot configure the Kubernetes client ({exc}); in a pod, mount a service account token; "

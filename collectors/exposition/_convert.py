@@ -14,16 +14,21 @@ Rules (see the receiver's ``metricfamily.go``/``metrics_adjuster.go``):
   de-cumulated into N+1 buckets, the last one ``_count`` minus the last finite bucket.
   Points without ``_count`` are dropped, as the receiver does.
 - summary -> Summary with sorted quantiles; ``_count`` is required.
-- Attributes: labels minus ``job``, ``instance``, ``__*``, ``le``/``quantile``; empty values
-  dropped; keys sorted so equal label sets store and group as one.
+- Attributes: labels minus ``__*`` and ``le``/``quantile``; empty values dropped; keys sorted
+  so equal label sets store and group as one. Exposed ``job`` and ``instance`` labels clash with
+  the target's own (which become ``service.name``/``service.instance.id``), so they are kept as
+  ``exported_job``/``exported_instance`` (``exported_exported_job`` if that is taken too), as
+  Prometheus does with ``honor_labels: false``; otherwise federated or pushgateway-style
+  targets would merge every instance's series into one.
+- Two exposed series that still become one stored series (their labels differ only in what is
+  dropped above) keep the first; the rest are dropped, counted, and reported once per target.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import (
@@ -43,26 +48,82 @@ from omni_core.datamodel import (
 )
 from ._gcpause import gc_paused
 from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _sample_time, _whole
-from ._tracker import _GAUGE, _HISTOGRAM, _SUM, _SUM_MONO, _SUMMARY, SeriesTracker, _SeriesState
 from ._model import Exposition, MetricFamily, Sample
+from ._tracker import SeriesKind, SeriesState, SeriesTracker
 
-__all__ = ["ConversionReport", "ConversionTrace", "SeriesTracker", "to_metrics", "staleness_metrics"]
+_GAUGE, _SUM_MONO, _SUM = SeriesKind.GAUGE, SeriesKind.SUM_MONOTONIC, SeriesKind.SUM
+_HISTOGRAM, _SUMMARY = SeriesKind.HISTOGRAM, SeriesKind.SUMMARY
 
-_log = logging.getLogger(__name__)
+__all__ = [
+    "BucketTrace",
+    "ConversionReport",
+    "ConversionTrace",
+    "NumberTrace",
+    "SeriesTracker",
+    "TracedBuckets",
+    "TracedNumbers",
+    "staleness_metrics",
+    "to_metrics",
+]
 
-_DROPPED_LABELS = frozenset({"job", "instance"})
+#: The target's own labels: exposed ones are renamed ``exported_<name>``, shortest name first as Prometheus does.
+_TARGET_LABELS = ("job", "instance")
+_EXPORTED = "exported_"
+
 
 @dataclass
 class ConversionReport:
-    """What one conversion dropped and why; the scrape loop logs and counts it."""
+    """What one conversion dropped and why; the scrape loop logs and counts it.
+
+    ``collisions`` holds, once per target, each merge of exposed series into one stored series
+    (see :meth:`SeriesTracker.first_collision`); their dropped samples count in ``dropped`` but,
+    unlike ``warnings``, are not repeated every scrape. ``series_added`` is filled when the
+    scrape is closed.
+    """
 
     dropped: int = 0
     warnings: list[str] = field(default_factory=list)
+    collisions: list[str] = field(default_factory=list)
+    series_added: int = 0
 
     def drop(self, count: int, reason: str) -> None:
         self.dropped += count
         if len(self.warnings) < 50:
             self.warnings.append(reason)
+
+    def merged(self, tracker: SeriesTracker, name: str, attributes: Mapping[str, str], labels: Mapping[str, str]) -> None:
+        """One exposed sample fell onto a series this scrape already had: drop it, say so once."""
+        self.dropped += 1
+        if tracker.first_collision((name, tuple(attributes.items()), tuple(sorted(labels.items())))):
+            self.collisions.append(
+                f"{name}{_label_text(labels)} is stored as the same series as another sample of this "
+                f"scrape ({name}{_label_text(attributes)}): their labels differ only in labels that "
+                "are not stored (names starting with '__', empty values); kept the first, dropped this one"
+            )
+
+
+#: Per counter or gauge point: the 1-based body line of its value, and its series.
+NumberTrace = tuple[int, SeriesState]
+#: Per histogram or summary point: value lines of buckets/quantiles in output order, ``_count``
+#: line, ``_sum`` line (0 when absent), its series, bounds or quantiles, and value lines the
+#: point does not read (the ``+Inf`` bucket: the count comes from ``_count``).
+BucketTrace = tuple[tuple[int, ...], int, int, SeriesState, Sequence[float], tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class TracedNumbers:
+    """A converted gauge or sum and where each of its points came from."""
+
+    metric: Metric
+    points: list[NumberTrace]
+
+
+@dataclass(frozen=True)
+class TracedBuckets:
+    """A converted histogram or summary and where each of its points came from."""
+
+    metric: Metric
+    points: list[BucketTrace]
 
 
 @dataclass
@@ -70,43 +131,55 @@ class ConversionTrace:
     """Which body lines fed each output point, so a later scrape with the same layout can be
     converted from its values alone (see :mod:`collectors.exposition._steady`).
 
-    ``series[i]`` belongs to ``metrics[i]`` and lists, per point: ``(line, state)`` for number
-    points, ``(bucket_lines, count_line, sum_line, state, bounds, unused_lines)`` for histograms
-    and summaries (buckets and quantiles in output order; lines 1-based, 0 when absent;
-    ``unused_lines`` are values the point does not need, such as the ``+Inf`` bucket). ``cacheable`` turns
-    false when any input could make the next conversion differ beyond its values
-    (timestamps, exemplars, ``_created``, samples not read from text).
+    ``metrics`` lists the converted metrics in output order with their points' origins.
+    ``cacheable`` turns false when any input could make the next conversion differ beyond its
+    values (timestamps, exemplars, ``_created``, samples not read from text, dropped samples).
     """
 
-    metrics: list[Metric] = field(default_factory=list)
-    series: list[list[tuple[object, ...]]] = field(default_factory=list)
+    metrics: list[TracedNumbers | TracedBuckets] = field(default_factory=list)
     cacheable: bool = True
 
-    def add(self, metric: Metric, series: list[tuple[object, ...]]) -> None:
-        self.metrics.append(metric)
-        self.series.append(series)
+
+def _label_text(labels: Mapping[str, str]) -> str:
+    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
-def _attributes(labels: Mapping[str, str], dropped: frozenset[str]) -> dict[str, str]:
-    return {k: labels[k] for k in sorted(labels) if labels[k] and k not in dropped and not k.startswith("__")}
+def _attributes(labels: Mapping[str, str], bound_label: str | None) -> dict[str, str]:
+    attrs = {k: labels[k] for k in sorted(labels) if labels[k] and k != bound_label and not k.startswith("__")}
+    if "job" in attrs or "instance" in attrs:
+        for name in _TARGET_LABELS:
+            value = attrs.pop(name, None)
+            if value is not None:
+                exported = _EXPORTED + name
+                while exported in attrs:
+                    exported = _EXPORTED + exported
+                attrs[exported] = value
+        attrs = dict(sorted(attrs.items()))
+    return attrs
+
+
+#: One converted label set: the labels, their attributes, the attributes as a key, the float of
+#: the bound label (``le``/``quantile``) or NaN, and an identity of the labels without the bound
+#: label (one object per distinct set), which tells the buckets of one series from another
+#: series' colliding ones.
+_CacheEntry = tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...], float, object]
 
 
 class _AttributeCache:
     """Label dicts are shared by the parser across samples; convert each distinct one once.
 
-    One cache per set of dropped labels (plain, histogram ``le``, summary ``quantile``): entries are
-    keyed by the identity of the label dict, so one cache must never mix drop rules.
+    One cache per bound label (none, histogram ``le``, summary ``quantile``): entries are keyed by
+    the identity of the label dict, so one cache must never mix rules.
     """
 
-    __slots__ = ("by_id", "_dropped", "_bound_label")
+    __slots__ = ("by_id", "_bound_label", "_keys", "_full_labels")
 
-    def __init__(self, dropped: frozenset[str] = _DROPPED_LABELS, bound_label: str | None = None) -> None:
-        #: id(labels) -> (labels, attributes, attribute key, float of ``bound_label`` or NaN)
-        self.by_id: dict[
-            int, tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...], float]
-        ] = {}
-        self._dropped = dropped
+    def __init__(self, bound_label: str | None = None) -> None:
+        #: id(labels) -> _CacheEntry
+        self.by_id: dict[int, _CacheEntry] = {}
         self._bound_label = bound_label
+        self._keys: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        self._full_labels: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
 
     def get(self, labels: Mapping[str, str]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
         hit = self.by_id.get(id(labels))
@@ -114,18 +187,24 @@ class _AttributeCache:
             hit = self.add(labels)
         return hit[1], hit[2]
 
-    def add(
-        self, labels: Mapping[str, str]
-    ) -> tuple[Mapping[str, str], dict[str, str], tuple[tuple[str, str], ...], float]:
-        attrs = _attributes(labels, self._dropped)
+    def add(self, labels: Mapping[str, str]) -> _CacheEntry:
+        bound_label = self._bound_label
+        attrs = _attributes(labels, bound_label)
+        key = tuple(attrs.items())
         bound = math.nan
-        if self._bound_label is not None:
-            raw = labels.get(self._bound_label)
+        origin: object = key
+        if bound_label is not None:
+            raw = labels.get(bound_label)
             try:
                 bound = float(raw) if raw is not None else math.nan
             except ValueError:
                 bound = math.nan
-        entry = (labels, attrs, tuple(attrs.items()), bound)
+            origin = key = self._keys.setdefault(key, key)
+            if len(attrs) != len(labels) - (raw is not None):
+                # something besides the bound label was dropped: only the full labels tell series apart
+                full = tuple(sorted((k, v) for k, v in labels.items() if k != bound_label))
+                origin = self._full_labels.setdefault(full, full)
+        entry = (labels, attrs, key, bound, origin)
         self.by_id[id(labels)] = entry
         return entry
 
@@ -136,7 +215,6 @@ def to_metrics(
     scrape_time_ns: int,
     tracker: SeriesTracker,
     type_overrides: Mapping[str, str] | None = None,
-    units: Mapping[str, str] | None = None,
     report: ConversionReport | None = None,
     trace: ConversionTrace | None = None,
 ) -> list[Metric]:
@@ -145,7 +223,7 @@ def to_metrics(
     With ``trace``, also records which lines fed each point (see :class:`ConversionTrace`).
     """
     with gc_paused():
-        return _to_metrics(exposition, scrape_time_ns, tracker, type_overrides or {}, units or {}, report, trace)
+        return _to_metrics(exposition, scrape_time_ns, tracker, type_overrides or {}, report, trace)
 
 
 def _to_metrics(
@@ -153,22 +231,21 @@ def _to_metrics(
     scrape_time_ns: int,
     tracker: SeriesTracker,
     overrides: Mapping[str, str],
-    unit_map: Mapping[str, str],
     report: ConversionReport | None,
     trace: ConversionTrace | None = None,
 ) -> list[Metric]:
     report = report if report is not None else ConversionReport()
     cache = _AttributeCache()
-    bucket_cache = _AttributeCache(_DROPPED_LABELS | {"le"}, "le")
-    quantile_cache = _AttributeCache(_DROPPED_LABELS | {"quantile"}, "quantile")
+    bucket_cache = _AttributeCache("le")
+    quantile_cache = _AttributeCache("quantile")
     metrics: list[Metric] = []
     for family in exposition.families:
         kind = overrides.get(family.name, family.type)
-        unit = family.unit or unit_map.get(family.name, "")
+        unit = family.unit
         if kind == "counter":
-            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, True, trace))
+            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, report, cache, True, trace))
         elif kind in ("info", "stateset"):
-            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, cache, False, trace))
+            metrics.extend(_counter(family, unit, scrape_time_ns, tracker, report, cache, False, trace))
         elif kind == "histogram":
             metric = _histogram(family, unit, scrape_time_ns, tracker, report, bucket_cache, trace)
             if metric is not None:
@@ -178,10 +255,12 @@ def _to_metrics(
             if metric is not None:
                 metrics.append(metric)
         else:
-            metrics.extend(_gauge(family, unit, scrape_time_ns, tracker, cache, trace))
+            metrics.extend(_gauge(family, unit, scrape_time_ns, tracker, report, cache, trace))
     if trace is not None and report.dropped:
         trace.cacheable = False
-    metrics.extend(staleness_metrics(tracker._finish(scrape_time_ns), scrape_time_ns))
+    closed = tracker.finish_scrape(scrape_time_ns)
+    report.series_added = closed.series_added
+    metrics.extend(staleness_metrics(closed.stale, scrape_time_ns))
     return metrics
 
 
@@ -201,54 +280,46 @@ def _gauge(
     unit: str,
     now: int,
     tracker: SeriesTracker,
+    report: ConversionReport,
     cache: _AttributeCache,
     trace: ConversionTrace | None = None,
 ) -> list[Metric]:
     out = []
     by_id = cache.by_id
-    series = tracker._series
-    current_add = tracker._current.add
+    observe = tracker.observe
     description = family.help
     for name, samples in _by_name(family.samples).items():
-        points = []
+        points: list[FlaggedNumberDataPoint] = []
         append = points.append
-        states: list[_SeriesState] = []
+        traced: list[NumberTrace] = []
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
             attrs = hit[1]
-            key = (name, hit[2])
-            # Record the gauge's presence (no start time, only staleness tracking); inlined because this
-            # loop runs once per gauge sample of every scrape.
-            current_add(key)
-            state = series.get(key)
+            state = observe((name, hit[2]), 0.0, now, _GAUGE, description, unit, attrs)
             if state is None:
-                state = series[key] = _SeriesState(0, 0.0, now, _GAUGE, description, unit, attrs)
-            else:
-                state.last_seen_ns = now
+                report.merged(tracker, name, attrs, labels)
+                continue
             time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
             exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
             append(_number_point(attrs, 0, time_ns, sample.value, exemplars))
             if trace is not None:
-                states.append(state)
+                traced.append((sample.line, state))
         metric = Metric(name, description, unit, Gauge(points))
         out.append(metric)
         if trace is not None:
-            trace.add(metric, _number_trace(samples, states, trace))
+            _trace_numbers(trace, metric, samples, traced)
     return out
 
 
-def _number_trace(
-    samples: list[Sample], states: list[_SeriesState], trace: ConversionTrace
-) -> list[tuple[object, ...]]:
-    """``(line, state)`` per point of a counter or gauge, in output order."""
+def _trace_numbers(trace: ConversionTrace, metric: Metric, samples: list[Sample], traced: list[NumberTrace]) -> None:
     for sample in samples:
         if sample.line == 0 or sample.timestamp_ms is not None or sample.exemplar is not None:
             trace.cacheable = False
             break
-    return list(zip([sample.line for sample in samples], states))
+    trace.metrics.append(TracedNumbers(metric, traced))
 
 
 def _counter(
@@ -256,6 +327,7 @@ def _counter(
     unit: str,
     now: int,
     tracker: SeriesTracker,
+    report: ConversionReport,
     cache: _AttributeCache,
     monotonic: bool,
     trace: ConversionTrace | None = None,
@@ -271,47 +343,35 @@ def _counter(
     kind = _SUM_MONO if monotonic else _SUM
     description = family.help
     by_id = cache.by_id
-    series = tracker._series
-    current_add = tracker._current.add
+    observe = tracker.observe
     out = []
     for name, samples in by_name.items():
         if name.endswith("_created") and name != family.name:
             continue
-        points = []
+        points: list[FlaggedNumberDataPoint] = []
         append = points.append
-        states: list[_SeriesState] = []
+        traced: list[NumberTrace] = []
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
             attrs = hit[1]
-            key = (name, hit[2])
             value = sample.value
             time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
             created_ns = created.get(hit[2]) if created else None
-            # SeriesTracker._observe, inlined because this loop runs once per counter sample of every scrape.
-            current_add(key)
-            state = series.get(key)
+            state = observe((name, hit[2]), value, time_ns, kind, description, unit, attrs, created_ns)
             if state is None:
-                start = created_ns if created_ns is not None else time_ns
-                state = series[key] = _SeriesState(start, value, time_ns, kind, description, unit, attrs)
-            else:
-                if created_ns is not None:
-                    state.start_ns = created_ns
-                elif value < state.last_value:  # reset: the counter restarted since the last scrape
-                    state.start_ns = time_ns
-                state.last_value = value
-                state.last_seen_ns = time_ns
-                start = state.start_ns
+                report.merged(tracker, name, attrs, labels)
+                continue
             exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
-            append(_number_point(attrs, start, time_ns, value, exemplars))
+            append(_number_point(attrs, state.start_ns, time_ns, value, exemplars))
             if trace is not None:
-                states.append(state)
+                traced.append((sample.line, state))
         metric = Metric(name, description, unit, Sum(points, _CUMULATIVE, monotonic))
         out.append(metric)
         if trace is not None:
-            trace.add(metric, _number_trace(samples, states, trace))
+            _trace_numbers(trace, metric, samples, traced)
     return out
 
 
@@ -319,10 +379,12 @@ def _counter(
 class _Group:
     labels: Mapping[str, str]
     time_ns: int
+    origin: object  # identity of the labels without le/quantile: tells colliding series apart
     buckets: list[tuple[float, float, int]] = field(default_factory=list)  # (bound, value, line)
     quantiles: list[tuple[float, float, int]] = field(default_factory=list)
     count: float | None = None
     sum: float = 0.0
+    has_sum: bool = False
     created_ns: int | None = None
     exemplars: list[OtelExemplar] = field(default_factory=list)
     count_line: int = 0
@@ -331,7 +393,12 @@ class _Group:
 
 
 def _grouped(
-    family: MetricFamily, split_label: str, now: int, report: ConversionReport, cache: _AttributeCache
+    family: MetricFamily,
+    split_label: str,
+    now: int,
+    tracker: SeriesTracker,
+    report: ConversionReport,
+    cache: _AttributeCache,
 ) -> dict[tuple[tuple[str, str], ...], _Group]:
     """Gather a histogram's or summary's samples per label set (minus ``le``/``quantile``).
 
@@ -349,7 +416,10 @@ def _grouped(
         key = hit[2]
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(hit[1], _sample_time(sample, now))
+            group = groups[key] = _Group(hit[1], _sample_time(sample, now), hit[4])
+        elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
+            report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
+            continue
         suffix = suffixes.get(sample.name)
         if suffix is None:
             suffix = suffixes[sample.name] = sample.name[len(name):] if sample.name.startswith(name) else sample.name
@@ -360,6 +430,7 @@ def _grouped(
             group.count_line = sample.line
         elif suffix == "_sum":
             group.sum = sample.value
+            group.has_sum = True
             group.sum_line = sample.line
         elif suffix == "_created":
             group.created_ns = int(sample.value * 1e9)
@@ -388,8 +459,8 @@ def _histogram(
     trace: ConversionTrace | None = None,
 ) -> Metric | None:
     points = []
-    entries: list[tuple[object, ...]] = []
-    for key, group in _grouped(family, "le", now, report, cache).items():
+    entries: list[BucketTrace] = []
+    for key, group in _grouped(family, "le", now, tracker, report, cache).items():
         if group.count is None:
             report.drop(len(group.buckets) + 1, f"{family.name}{dict(key)}: histogram without _count dropped")
             continue
@@ -409,26 +480,26 @@ def _histogram(
             previous = cumulative
         counts.append(max(_whole(group.count - previous), 0))
         count = _whole(group.count)
-        start = tracker._observe(
+        state = tracker.observe(
             (family.name, key), group.count, group.time_ns, _HISTOGRAM, family.help, unit,
-            dict(group.labels), group.created_ns,
+            dict(group.labels), group.created_ns, len(group.buckets) + 1 + group.has_sum,
         )
+        if state is None:  # cannot happen for one family's groups, which are keyed by series
+            continue
         points.append(
             FlaggedHistogramDataPoint(
-                dict(group.labels), start, group.time_ns, count, group.sum, counts, bounds,
+                dict(group.labels), state.start_ns, group.time_ns, count, group.sum, counts, bounds,
                 math.nan, math.nan, group.exemplars,
             )
         )
         if trace is not None:
             trace.cacheable = trace.cacheable and group.steady
-            entries.append(
-                (tuple(lines), group.count_line, group.sum_line, tracker._series[(family.name, key)], bounds, tuple(ignored))
-            )
+            entries.append((tuple(lines), group.count_line, group.sum_line, state, bounds, tuple(ignored)))
     if not points:
         return None
     metric = Metric(family.name, family.help, unit, Histogram(points, _CUMULATIVE))
     if trace is not None:
-        trace.add(metric, entries)
+        trace.metrics.append(TracedBuckets(metric, entries))
     return metric
 
 
@@ -442,19 +513,21 @@ def _summary(
     trace: ConversionTrace | None = None,
 ) -> Metric | None:
     points = []
-    entries: list[tuple[object, ...]] = []
-    for key, group in _grouped(family, "quantile", now, report, cache).items():
+    entries: list[BucketTrace] = []
+    for key, group in _grouped(family, "quantile", now, tracker, report, cache).items():
         if group.count is None:
             report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
             continue
         group.quantiles.sort()
-        start = tracker._observe(
+        state = tracker.observe(
             (family.name, key), group.count, group.time_ns, _SUMMARY, family.help, unit,
-            dict(group.labels), group.created_ns,
+            dict(group.labels), group.created_ns, len(group.quantiles) + 1 + group.has_sum,
         )
+        if state is None:  # cannot happen for one family's groups, which are keyed by series
+            continue
         points.append(
             SummaryDataPoint(
-                dict(group.labels), start, group.time_ns, _whole(group.count), group.sum,
+                dict(group.labels), state.start_ns, group.time_ns, _whole(group.count), group.sum,
                 tuple(QuantileValue(q, v) for q, v, _line in group.quantiles),
             )
         )
@@ -462,23 +535,24 @@ def _summary(
             trace.cacheable = trace.cacheable and group.steady
             lines = tuple(line for _q, _v, line in group.quantiles)
             quantiles = tuple(q for q, _v, _line in group.quantiles)
-            entries.append((lines, group.count_line, group.sum_line, tracker._series[(family.name, key)], quantiles, ()))
+            entries.append((lines, group.count_line, group.sum_line, state, quantiles, ()))
     if not points:
         return None
     metric = Metric(family.name, family.help, unit, Summary(points))
     if trace is not None:
-        trace.add(metric, entries)
+        trace.metrics.append(TracedBuckets(metric, entries))
     return metric
 
 
-def staleness_metrics(stale: list[tuple[str, _SeriesState]], time_ns: int) -> list[Metric]:
+def staleness_metrics(stale: list[tuple[str, SeriesState]], time_ns: int) -> list[Metric]:
     """One ``NO_RECORDED_VALUE`` point per vanished series, grouped back into metrics."""
-    grouped: dict[tuple[str, int], list[_SeriesState]] = {}
+    grouped: dict[tuple[str, int], list[SeriesState]] = {}
     for name, state in stale:
         grouped.setdefault((name, state.kind), []).append(state)
     out = []
     for (name, kind), states in grouped.items():
         description, unit = states[0].description, states[0].unit
+        data: Gauge | Sum | Histogram | Summary
         if kind in (_GAUGE, _SUM_MONO, _SUM):
             points = [
                 FlaggedNumberDataPoint(s.attributes, s.start_ns, time_ns, 0.0, flags=NO_RECORDED_VALUE)

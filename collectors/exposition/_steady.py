@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 
-from omni_core.datamodel import FlaggedHistogramDataPoint, QuantileValue, Summary, SummaryDataPoint
+from omni_core.datamodel import (
+    FlaggedHistogramDataPoint,
+    FlaggedNumberDataPoint,
+    QuantileValue,
+    Summary,
+    SummaryDataPoint,
+)
 
 from .._target import ParseLimits
-from ._convert import ConversionReport, ConversionTrace, to_metrics
+from ._convert import ConversionReport, ConversionTrace, TracedBuckets, TracedNumbers, to_metrics
 from ._gcpause import gc_paused
 from ._model import Exposition
 from ._parser import _decode, parse_exposition
 from ._points import _CUMULATIVE, _NO_EXEMPLARS, _number_point, _whole
-from ._tracker import SeriesTracker
+from ._tracker import SeriesState, SeriesTracker, advance_all
 
 __all__ = ["ConvertedScrape", "TargetConverter"]
 
@@ -46,7 +52,13 @@ _TOKEN = re.compile(r"(?:.* )?(\S*)\n")
 
 @dataclass(frozen=True)
 class ConvertedScrape:
-    """One converted scrape. ``exposition`` is None when the steady-state shortcut was taken."""
+    """One converted scrape. ``exposition`` is None when the steady-state shortcut was taken.
+
+    ``samples`` is what the body exposed (``scrape_samples_scraped``), ``kept`` what conversion
+    stored of it (``scrape_samples_post_metric_relabeling``: there is no relabeling, so only our
+    own drops count), ``series_added`` the exposed series not in the last successful scrape
+    (``scrape_series_added``).
+    """
 
     metrics: list[Metric]
     samples: int
@@ -54,20 +66,67 @@ class ConvertedScrape:
     warnings: tuple[str, ...]
     exposition: Exposition | None
     steady: bool = False
+    kept: int = 0
+    series_added: int = 0
 
 
-@dataclass
+#: A counter or gauge point: its value's slot, its attributes, its series.
+_NumberSlot = tuple[int, dict[str, str], SeriesState]
+#: A histogram or summary point: slots of its bucket or quantile values in output order, of
+#: ``_count``, of ``_sum`` (-1 when absent); its series, bounds or quantiles, attributes.
+_BucketSlot = tuple[tuple[int, ...], int, int, SeriesState, Sequence[float], dict[str, str]]
+#: Picks tokens out of a body's last-token list: one token alone, or a tuple of them.
+_Picker = Callable[[list[str]], "str | tuple[str, ...]"]
+#: Picks a metric's values out of a scrape's values, as a tuple in point order.
+_FloatPicker = Callable[[list[float]], tuple[float, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _GaugePlan:
+    template: Metric
+    points: list[_NumberSlot]
+
+
+@dataclass(frozen=True, slots=True)
+class _SumPlan:
+    """Column-wise, so one :func:`advance_all` call advances every series of the metric."""
+
+    template: Metric
+    values: _FloatPicker
+    attributes: list[dict[str, str]]
+    states: list[SeriesState]
+    monotonic: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _HistogramPlan:
+    template: Metric
+    points: list[_BucketSlot]
+    states: list[SeriesState]  # the points' series, for one advance_all call per metric
+
+
+@dataclass(frozen=True, slots=True)
+class _SummaryPlan:
+    template: Metric
+    points: list[_BucketSlot]
+    states: list[SeriesState]
+
+
+_MetricPlan = _GaugePlan | _SumPlan | _HistogramPlan | _SummaryPlan
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
+    """A remembered layout: what must match in the next body, and what each value feeds."""
+
     content_type: str
-    prefixes: list[str]
-    fixed_tokens: Callable[[tuple[str, ...]], object]  # picks the last tokens of the lines that are not values
-    fixed: object  # ... and what they were
-    value_lines: itemgetter  # picks the value tokens, in value-position order
-    metrics: list[tuple[Metric, list[tuple[object, ...]]]]  # with positions instead of lines
+    prefixes: list[str]  # every line's text up to its last token
+    fixed_tokens: _Picker  # picks the last tokens of the lines that are not values ...
+    fixed: str | tuple[str, ...]  # ... and what they were
+    value_lines: _Picker  # picks the value tokens, in slot order
+    metrics: list[_MetricPlan]
     samples: int
     warnings: tuple[str, ...]
-    series_count: int = 0
-    kinds: list[str] = field(default_factory=list)
 
 
 class TargetConverter:
@@ -105,12 +164,11 @@ class TargetConverter:
         if plan is not None and plan.content_type == content_type:
             metrics = self._from_plan(plan, text, scrape_time_ns)
             if metrics is not None:
-                return ConvertedScrape(metrics, plan.samples, 0, plan.warnings, None, True)
+                return ConvertedScrape(metrics, plan.samples, 0, plan.warnings, None, True, plan.samples, 0)
         self._plan = None
         exposition = parse_exposition(text, content_type, limits=limits)
         if normalize is not None:
             exposition = normalize(exposition)
-        report = ConversionReport(exposition.dropped, list(exposition.warnings))
         # Remembering a layout costs about as much as converting; do it once the same layout has
         # been seen twice in a row, so a target whose series churn every scrape never pays for it.
         pairs: list[tuple[str, str]] = []
@@ -122,30 +180,57 @@ class TargetConverter:
             if prefixes == self._last_prefixes:
                 trace = ConversionTrace()
             self._last_prefixes = prefixes
+        converted, report = self._full(exposition, scrape_time_ns, type_overrides, missing, trace)
+        if trace is not None and trace.cacheable and not report.dropped:
+            self._plan = _build_plan(
+                text, pairs, prefixes, content_type, trace, exposition.sample_count, converted.warnings
+            )
+        return converted
+
+    def convert_exposition(
+        self,
+        exposition: Exposition,
+        scrape_time_ns: int,
+        *,
+        type_overrides: Mapping[str, str] | None = None,
+        missing: Callable[[Exposition], list[str]] | None = None,
+    ) -> ConvertedScrape:
+        """Convert an exposition a source built itself (API sources): always the full path."""
+        return self._full(exposition, scrape_time_ns, type_overrides, missing, None)[0]
+
+    def _full(
+        self,
+        exposition: Exposition,
+        scrape_time_ns: int,
+        type_overrides: Mapping[str, str] | None,
+        missing: Callable[[Exposition], list[str]] | None,
+        trace: ConversionTrace | None,
+    ) -> tuple[ConvertedScrape, ConversionReport]:
+        report = ConversionReport(exposition.dropped, list(exposition.warnings))
         metrics = to_metrics(
             exposition, scrape_time_ns=scrape_time_ns, tracker=self.tracker,
             type_overrides=type_overrides, report=report, trace=trace,
         )
-        warnings = list(report.warnings)
+        warnings = report.warnings + report.collisions
         if missing is not None:
             warnings.extend(missing(exposition))
-        if trace is not None and trace.cacheable and not report.dropped:
-            self._plan = _build_plan(
-                text, pairs, prefixes, content_type, trace, exposition.sample_count, tuple(warnings), len(self.tracker)
-            )
-        return ConvertedScrape(metrics, exposition.sample_count, report.dropped, tuple(warnings), exposition)
+        samples = exposition.sample_count
+        kept = samples - (report.dropped - exposition.dropped)  # parse drops are not in sample_count
+        converted = ConvertedScrape(
+            metrics, samples, report.dropped, tuple(warnings), exposition, False, kept, report.series_added
+        )
+        return converted, report
 
     def _from_plan(self, plan: _Plan, text: str, now: int) -> list[Metric] | None:
         if _PREFIX.findall(text) != plan.prefixes:
             return None
-        tokens = _TOKEN.findall(text)
+        tokens: list[str] = _TOKEN.findall(text)
         if len(tokens) != text.count("\n"):  # a line the expression could not split as one
             return None
         if plan.fixed_tokens(tokens) != plan.fixed:
             return None
-        raw_values = plan.value_lines(tokens)
-        if not isinstance(raw_values, tuple):
-            raw_values = (raw_values,)
+        picked = plan.value_lines(tokens)
+        raw_values = (picked,) if isinstance(picked, str) else picked
         joined = " ".join(raw_values)
         if "_" in joined or not joined.isascii():  # float() accepts more than the format does
             return None
@@ -155,10 +240,7 @@ class TargetConverter:
             return None  # the full path says which line is wrong
         with gc_paused():
             metrics = _evaluate(plan, values, now)
-        tracker = self.tracker
-        tracker._current = set()  # same series as last time: nothing vanished, nothing new
-        tracker._sweep(now)
-        if len(tracker) != plan.series_count:
+        if not self.tracker.finish_unchanged_scrape(now):
             self._plan = None  # the tracker's bound evicted series this layout still points at
         return metrics
 
@@ -171,112 +253,136 @@ def _build_plan(
     trace: ConversionTrace,
     samples: int,
     warnings: tuple[str, ...],
-    series: int,
 ) -> _Plan | None:
     if len(pairs) != text.count("\n") or not pairs:
         return None
-    tokens = tuple(token for _prefix, token in pairs)
-    # Value positions follow the order in which points use lines; lines are 1-based in the trace.
+    tokens = [token for _prefix, token in pairs]
+    # Value slots follow the order in which points use lines; lines are 1-based in the trace.
     used: dict[int, int] = {}
-    metrics: list[tuple[Metric, list[tuple[object, ...]]]] = []
-    kinds: list[str] = []
-    for metric, entries in zip(trace.metrics, trace.series):
-        planned: list[tuple[object, ...]] = []
-        if isinstance(metric.data, (Gauge, Sum)):
-            for (line, state), point in zip(entries, metric.data.data_points):
-                slot = used.setdefault(line - 1, len(used))  # type: ignore[operator]
-                planned.append((slot, point.attributes, state))
-            kinds.append("gauge" if isinstance(metric.data, Gauge) else "sum")
-        else:
-            for (lines, count_line, sum_line, state, bounds, unused), point in zip(entries, metric.data.data_points):
-                for line in unused:  # type: ignore[attr-defined]
-                    used.setdefault(line - 1, len(used))  # still a value line: checked as a number, not used
-                planned.append(
-                    (
-                        tuple(used.setdefault(line - 1, len(used)) for line in lines),  # type: ignore[attr-defined]
-                        used.setdefault(count_line - 1, len(used)),  # type: ignore[operator]
-                        used.setdefault(sum_line - 1, len(used)) if sum_line else -1,  # type: ignore[operator]
-                        state,
-                        bounds,
-                        point.attributes,
+    slot = used.setdefault
+    metrics: list[_MetricPlan] = []
+    for traced in trace.metrics:
+        metric = traced.metric
+        if isinstance(traced, TracedNumbers):
+            numbers = [(slot(line - 1, len(used)), state.attributes, state) for line, state in traced.points]
+            data = metric.data
+            if isinstance(data, Sum):
+                positions = [pos for pos, _attrs, _state in numbers]
+                picker: _FloatPicker = itemgetter(*positions) if len(positions) != 1 else _one(positions[0])
+                metrics.append(
+                    _SumPlan(
+                        metric, picker, [attrs for _pos, attrs, _state in numbers],
+                        [state for _pos, _attrs, state in numbers], data.is_monotonic,
                     )
                 )
-            kinds.append("histogram" if isinstance(metric.data, Histogram) else "summary")
-        metrics.append((metric, planned))
+            else:
+                metrics.append(_GaugePlan(metric, numbers))
+            continue
+        buckets: list[_BucketSlot] = []
+        for lines, count_line, sum_line, state, bounds, unused in traced.points:
+            for line in unused:  # still a value line: checked as a number, not used
+                slot(line - 1, len(used))
+            buckets.append(
+                (
+                    tuple(slot(line - 1, len(used)) for line in lines),
+                    slot(count_line - 1, len(used)),
+                    slot(sum_line - 1, len(used)) if sum_line else -1,
+                    state,
+                    bounds,
+                    state.attributes,
+                )
+            )
+        states = [point[3] for point in buckets]
+        if isinstance(metric.data, Histogram):
+            metrics.append(_HistogramPlan(metric, buckets, states))
+        else:
+            metrics.append(_SummaryPlan(metric, buckets, states))
     if not used:
         return None
     value_lines = list(used)  # slots were handed out in insertion order
     fixed_lines = sorted(set(range(len(tokens))) - used.keys())
-    fixed_tokens = itemgetter(*fixed_lines) if fixed_lines else (lambda _tokens: ())
+    fixed_tokens: _Picker = itemgetter(*fixed_lines) if fixed_lines else _no_tokens
     return _Plan(
         content_type, prefixes, fixed_tokens, fixed_tokens(tokens), itemgetter(*value_lines),
-        metrics, samples, warnings, series, kinds,
+        metrics, samples, warnings,
     )
+
+
+def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:
+    return ()
+
+
+def _one(position: int) -> _FloatPicker:
+    """A picker of one value that still answers a tuple, as ``itemgetter`` of several does."""
+
+    def pick(values: list[float]) -> tuple[float, ...]:
+        return (values[position],)
+
+    return pick
 
 
 def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
     out: list[Metric] = []
-    for (template, series), kind in zip(plan.metrics, plan.kinds):
-        if kind == "gauge":
+    for planned in plan.metrics:
+        template = planned.template
+        points: list[FlaggedNumberDataPoint]
+        if isinstance(planned, _GaugePlan):
             points = []
             append = points.append
-            for pos, attrs, state in series:
-                state.last_seen_ns = now  # type: ignore[attr-defined]
-                append(_number_point(attrs, 0, now, values[pos], _NO_EXEMPLARS))  # type: ignore[arg-type,index]
+            for pos, attrs, state in planned.points:
+                state.last_seen_ns = now
+                append(_number_point(attrs, 0, now, values[pos], _NO_EXEMPLARS))
             out.append(Metric(template.name, template.description, template.unit, Gauge(points)))
-        elif kind == "sum":
-            points = []
-            append = points.append
-            for pos, attrs, state in series:
-                value = values[pos]  # type: ignore[index]
-                if value < state.last_value:  # type: ignore[attr-defined]  # reset: a new cumulative series
-                    state.start_ns = now  # type: ignore[attr-defined]
-                state.last_value = value  # type: ignore[attr-defined]
-                state.last_seen_ns = now  # type: ignore[attr-defined]
-                append(_number_point(attrs, state.start_ns, now, value, _NO_EXEMPLARS))  # type: ignore[arg-type,attr-defined]
-            data = template.data
-            out.append(Metric(template.name, template.description, template.unit, Sum(points, _CUMULATIVE, data.is_monotonic)))  # type: ignore[union-attr]
-        elif kind == "histogram":
-            points = []
-            for positions, count_pos, sum_pos, state, bounds, attrs in series:
-                count = values[count_pos]  # type: ignore[index]
+        elif isinstance(planned, _SumPlan):
+            picked = planned.values(values)
+            starts = advance_all(planned.states, picked, now)
+            points = [
+                _number_point(attrs, start, now, value, _NO_EXEMPLARS)
+                for attrs, start, value in zip(planned.attributes, starts, picked)
+            ]
+            out.append(
+                Metric(template.name, template.description, template.unit, Sum(points, _CUMULATIVE, planned.monotonic))
+            )
+        elif isinstance(planned, _HistogramPlan):
+            histogram_points = []
+            counts_of_points = [values[point[1]] for point in planned.points]
+            starts = advance_all(planned.states, counts_of_points, now)
+            for (positions, _count_pos, sum_pos, _state, bounds, attrs), count, start in zip(
+                planned.points, counts_of_points, starts
+            ):
                 counts = []
                 previous = 0.0
-                for pos in positions:  # type: ignore[attr-defined]
+                for pos in positions:
                     cumulative = values[pos]
                     delta = cumulative - previous
                     # max(_whole(delta), 0), inlined: this runs once per bucket of every scrape
                     counts.append(int(delta) if 0.0 < delta < _INF else 0)
                     previous = cumulative
                 counts.append(max(_whole(count - previous), 0))
-                _observe(state, count, now)
                 # attributes and bounds are shared with earlier scrapes' points: sinks only read them
-                points.append(
+                histogram_points.append(
                     FlaggedHistogramDataPoint(
-                        attrs, state.start_ns, now, _whole(count),  # type: ignore[arg-type,attr-defined]
-                        values[sum_pos] if sum_pos >= 0 else 0.0, counts, bounds,  # type: ignore[index,operator,arg-type]
+                        attrs, start, now, _whole(count),
+                        values[sum_pos] if sum_pos >= 0 else 0.0, counts, bounds,
                         math.nan, math.nan, [],
                     )
                 )
-            out.append(Metric(template.name, template.description, template.unit, Histogram(points, _CUMULATIVE)))
+            out.append(
+                Metric(template.name, template.description, template.unit, Histogram(histogram_points, _CUMULATIVE))
+            )
         else:
-            points = []
-            for positions, count_pos, sum_pos, state, quantiles, attrs in series:
-                count = values[count_pos]  # type: ignore[index]
-                _observe(state, count, now)
-                points.append(
+            summary_points = []
+            counts_of_points = [values[point[1]] for point in planned.points]
+            starts = advance_all(planned.states, counts_of_points, now)
+            for (positions, _count_pos, sum_pos, _state, quantiles, attrs), count, start in zip(
+                planned.points, counts_of_points, starts
+            ):
+                summary_points.append(
                     SummaryDataPoint(
-                        dict(attrs), state.start_ns, now, _whole(count),  # type: ignore[arg-type,attr-defined]
-                        values[sum_pos] if sum_pos >= 0 else 0.0,  # type: ignore[index,operator]
-                        tuple(QuantileValue(q, values[p]) for q, p in zip(quantiles, positions)),  # type: ignore[call-overload]
+                        dict(attrs), start, now, _whole(count),
+                        values[sum_pos] if sum_pos >= 0 else 0.0,
+                        tuple(QuantileValue(q, values[p]) for q, p in zip(quantiles, positions)),
                     )
                 )
-            out.append(Metric(template.name, template.description, template.unit, Summary(points)))
+            out.append(Metric(template.name, template.description, template.unit, Summary(summary_points)))
     return out
-
-
-def _observe(state: object, value: float, now: int) -> None:
-    if value < state.last_value:  # type: ignore[attr-defined]
-        state.start_ns = now  # type: ignore[attr-defined]
-    state.last_value = value  # type: ignore[attr-defined]
-    state.last_seen_ns = now  # type: ignore[attr-defined]

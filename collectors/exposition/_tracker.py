@@ -4,21 +4,54 @@ Why it exists: Prometheus counters carry no start time, but OTLP cumulative sums
 and dashboards compute rates per series between resets. The Collector's Prometheus receiver
 keeps a first-seen time per series that restarts when the value goes down; so does this. The
 same state remembers which series the previous scrape had, so a series that vanishes (or a
-target that goes down) gets exactly one staleness point.
+target that goes down) gets exactly one staleness point, and how many series a scrape added
+(``scrape_series_added``).
+
+The API is shaped for the hot loops that call it once per sample: :meth:`SeriesTracker.observe`
+records one series of the scrape being converted and hands back its :class:`SeriesState`,
+and :func:`advance_all` (behind :meth:`SeriesState.advance`) is the one place the counter-reset
+rule lives.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
-__all__ = ["SeriesTracker"]
+__all__ = ["ScrapeSummary", "SeriesKey", "SeriesKind", "SeriesState", "SeriesTracker", "advance_all"]
 
-# Kinds of series remembered for staleness markers.
-_GAUGE, _SUM_MONO, _SUM, _HISTOGRAM, _SUMMARY = range(5)
+
+class SeriesKind:
+    """What a series is, remembered so its staleness point has the right metric type.
+
+    Plain ints rather than an enum: the hot loops pass one per sample.
+    """
+
+    GAUGE = 0
+    SUM_MONOTONIC = 1
+    SUM = 2
+    HISTOGRAM = 3
+    SUMMARY = 4
+
+
+_GAUGE, _HISTOGRAM = SeriesKind.GAUGE, SeriesKind.HISTOGRAM
+
+#: ``(metric name, sorted attribute pairs)``: one stored series.
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+
+#: Distinct collisions remembered per target so each is logged once; past this, new ones are not logged.
+_MAX_REMEMBERED_COLLISIONS = 1000
 
 
 @dataclass(slots=True)
-class _SeriesState:
+class SeriesState:
+    """What the next scrape needs to know about one series.
+
+    ``width`` is how many exposed samples make up the series' point (1 for a counter or gauge;
+    buckets, ``_count`` and ``_sum`` for a histogram), so ``scrape_series_added`` counts exposed
+    series as Prometheus does even though a histogram is one stored point.
+    """
+
     start_ns: int
     last_value: float
     last_seen_ns: int
@@ -26,59 +59,146 @@ class _SeriesState:
     description: str
     unit: str
     attributes: dict[str, str]
+    width: int = 1
+
+    def advance(self, value: float, time_ns: int) -> int:
+        """Record a new cumulative value and return the series' start time (see :func:`advance_all`)."""
+        return advance_all((self,), (value,), time_ns)[0]
+
+
+def advance_all(states: Sequence[SeriesState], values: Sequence[float], time_ns: int) -> list[int]:
+    """Record new cumulative values of many series at once and return their start times.
+
+    The reset rule, the one place it lives, as the receiver's metrics adjuster applies it: a
+    value below the last one means the counter restarted since the last scrape, so a new
+    cumulative series starts now. One call for a whole metric keeps the steady-state path, which
+    runs this once per counter sample of every scrape, free of a call per sample.
+    """
+    starts: list[int] = []
+    append = starts.append
+    for state, value in zip(states, values):
+        if value < state.last_value:
+            state.start_ns = time_ns
+        state.last_value = value
+        state.last_seen_ns = time_ns
+        append(state.start_ns)
+    return starts
+
+
+@dataclass(frozen=True)
+class ScrapeSummary:
+    """How one closed scrape changed the target's series."""
+
+    #: series of the previous scrape missing from this one, each to get one staleness point
+    stale: list[tuple[str, SeriesState]]
+    #: exposed series not in the target's last successful scrape (Prometheus's ``scrape_series_added``)
+    series_added: int
 
 
 class SeriesTracker:
     """Per-target memory of series: start times, last values and presence in the last scrape.
 
-    Bounded two ways: series unseen for ``forget_after_s`` are forgotten, and past
-    ``max_series`` the least recently seen are evicted first, so a target that churns
-    label values cannot grow the collector without limit.
+    A scrape is converted by calling :meth:`observe` once per series, then :meth:`finish_scrape`;
+    a scrape known to carry exactly the previous scrape's series (the steady-state path) is
+    closed with :meth:`finish_unchanged_scrape` instead. Bounded two ways: series unseen for
+    ``forget_after_s`` are forgotten, and past ``max_series`` the least recently seen are
+    evicted first, so a target that churns label values cannot grow the collector without limit.
     """
 
     def __init__(self, *, forget_after_s: float = 600.0, max_series: int = 1_000_000) -> None:
         self.forget_after_ns = int(forget_after_s * 1e9)
         self.max_series = max_series
-        self._series: dict[tuple[str, tuple[tuple[str, str], ...]], _SeriesState] = {}
-        self._previous: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-        self._current: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        self._series: dict[SeriesKey, SeriesState] = {}
+        self._previous: set[SeriesKey] = set()  # series of the last scrape (empty after a failed one)
+        self._last_good: set[SeriesKey] = set()  # series of the last successful scrape
+        self._current: set[SeriesKey] = set()
+        self._collisions: set[object] = set()
         self._last_sweep_ns = 0
 
     def __len__(self) -> int:
         return len(self._series)
 
-    def _observe(
+    def observe(
         self,
-        key: tuple[str, tuple[tuple[str, str], ...]],
+        key: SeriesKey,
         value: float,
         time_ns: int,
         kind: int,
         description: str,
         unit: str,
         attributes: dict[str, str],
-        created_ns: int | None,
-    ) -> int:
-        """Record one cumulative observation and return its start time."""
-        self._current.add(key)
+        created_ns: int | None = None,
+        width: int = 1,
+    ) -> SeriesState | None:
+        """Record one series of the scrape being converted; None if this scrape already had it.
+
+        Gauges (``kind`` ``_GAUGE``) only record presence; cumulative kinds also get a start
+        time: ``created_ns`` when the body gave one, else the first time the series was seen,
+        restarted on a reset. None means two exposed series became one stored series (their
+        labels differ only in what conversion drops): the caller keeps the first.
+        """
+        current = self._current
+        before = len(current)
+        current.add(key)
+        if len(current) == before:
+            return None
         state = self._series.get(key)
         if state is None:
-            start = created_ns if created_ns is not None else time_ns
-            self._series[key] = _SeriesState(start, value, time_ns, kind, description, unit, attributes)
-            return start
-        if created_ns is not None:
+            start = 0 if kind == _GAUGE else created_ns if created_ns is not None else time_ns
+            state = self._series[key] = SeriesState(start, value, time_ns, kind, description, unit, attributes, width)
+        elif kind == _GAUGE:
+            state.last_seen_ns = time_ns
+        elif created_ns is not None:
             state.start_ns = created_ns
-        elif value < state.last_value:  # reset: the counter restarted since the last scrape
-            state.start_ns = time_ns
-        state.last_value = value
-        state.last_seen_ns = time_ns
-        return state.start_ns
+            state.last_value = value
+            state.last_seen_ns = time_ns
+        else:
+            advance_all((state,), (value,), time_ns)
+        if kind >= _HISTOGRAM:  # a histogram's buckets may change; a counter or gauge is one sample
+            state.width = width
+        return state
 
-    def _finish(self, time_ns: int) -> list[tuple[str, _SeriesState]]:
-        """Close a scrape: the series of the previous scrape missing from this one, then sweep."""
-        vanished = self._previous - self._current
-        self._previous = self._current
+    def first_collision(self, collision: object) -> bool:
+        """True the first time this target shows ``collision`` (a hashable description), so it is logged once."""
+        if collision in self._collisions or len(self._collisions) >= _MAX_REMEMBERED_COLLISIONS:
+            return False
+        self._collisions.add(collision)
+        return True
+
+    def finish_scrape(self, time_ns: int) -> ScrapeSummary:
+        """Close a successful scrape: which series vanished, how many are new; then sweep."""
+        current = self._current
+        vanished = self._previous - current
+        added = current - self._last_good
+        series = self._series
+        stale = [(key[0], series[key]) for key in vanished if key in series]
+        series_added = sum(series[key].width for key in added)
+        self._previous = self._last_good = current
         self._current = set()
-        stale = [(key[0], self._series[key]) for key in vanished if key in self._series]
+        self._sweep(time_ns)
+        return ScrapeSummary(stale, series_added)
+
+    def finish_unchanged_scrape(self, time_ns: int) -> bool:
+        """Close a scrape that had exactly the last scrape's series, each already advanced.
+
+        Nothing vanished and nothing is new. False when the sweep evicted series (the tracker's
+        bound), so whoever holds on to their states must stop doing so.
+        """
+        self._current = set()
+        before = len(self._series)
+        self._sweep(time_ns)
+        return len(self._series) == before
+
+    def mark_all_stale(self, time_ns: int) -> list[tuple[str, SeriesState]]:
+        """The target is down: every series of its last scrape goes stale now.
+
+        The last successful scrape's series stay remembered for ``scrape_series_added``, as
+        Prometheus keeps its scrape cache across failed scrapes.
+        """
+        series = self._series
+        stale = [(key[0], series[key]) for key in self._previous if key in series]
+        self._previous = set()
+        self._current = set()
         self._sweep(time_ns)
         return stale
 
@@ -93,9 +213,6 @@ class SeriesTracker:
             by_age = sorted(self._series.items(), key=lambda item: item[1].last_seen_ns)
             for key, _ in by_age[: len(self._series) - self.max_series]:
                 del self._series[key]
-        self._previous &= self._series.keys()
-
-    def mark_all_stale(self, time_ns: int) -> list[tuple[str, _SeriesState]]:
-        """The target is down: every series of its last good scrape goes stale now."""
-        self._current = set()
-        return self._finish(time_ns)
+        known = self._series.keys()
+        self._previous = self._previous & known
+        self._last_good = self._last_good & known

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from omni_core.errors import ConfigError
 
 from .._source import Source
@@ -24,6 +26,8 @@ __all__ = ["SOURCES", "Source", "get_source"]
 
 class PrometheusSource(Source):
     """Any Prometheus or OpenMetrics endpoint, converted as it is exposed."""
+
+    reads_exposition: ClassVar[bool] = True
 
 
 SOURCES: dict[str, type[Source]] = {

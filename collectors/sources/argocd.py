@@ -32,6 +32,7 @@ ARGOCD_SYNC_STATUSES = ("Synced", "OutOfSync", "Unknown")
 
 class ArgoCdSource(Source):
     name: ClassVar[str] = "argocd"
+    reads_exposition: ClassVar[bool] = True
     description: ClassVar[str] = "Argo CD application controller /metrics (:8082; repo server :8084)"
     #: Counter vectors appear only after their first increment, and an idle controller has no
     #: applications yet: any one of these identifies an Argo CD component (see

@@ -19,6 +19,7 @@ __all__ = ["CdiSource"]
 class CdiSource(Source):
     name: ClassVar[str] = "cdi"
     description: ClassVar[str] = "CDI operator/controller /metrics (cdi-prometheus-metrics service)"
+    reads_exposition: ClassVar[bool] = True
     #: Any one of these identifies a CDI component (operator or controller).
     expected_families: ClassVar[Mapping[str, str]] = {
         "kubevirt_cdi_cr_ready": "gauge",

@@ -52,6 +52,7 @@ def datavolume_list_urls(target: ScrapeTarget) -> list[str]:
 class CdiDataVolumeSource(Source):
     name: ClassVar[str] = "cdi-datavolumes"
     description: ClassVar[str] = "CDI DataVolume phase and progress from the Kubernetes API"
+    reads_exposition: ClassVar[bool] = False
     expected_families: ClassVar[Mapping[str, str]] = {"cdi_datavolume_phase": "gauge"}
 
     async def collect(self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits) -> Exposition:

@@ -27,6 +27,7 @@ __all__ = ["ClickHouseSource"]
 
 class ClickHouseSource(Source):
     name: ClassVar[str] = "clickhouse"
+    reads_exposition: ClassVar[bool] = True
     description: ClassVar[str] = "ClickHouse server's own Prometheus endpoint (:9363 /metrics)"
     expected_families: ClassVar[Mapping[str, str]] = {
         "ClickHouseProfileEvents_Query": "counter",

@@ -17,6 +17,7 @@ __all__ = ["ContourSource"]
 class ContourSource(Source):
     name: ClassVar[str] = "contour"
     description: ClassVar[str] = "Contour controller /metrics (:8000)"
+    reads_exposition: ClassVar[bool] = True
     expected_families: ClassVar[Mapping[str, str]] = {
         "contour_dagrebuild_total": "counter",
         "contour_dagrebuild_timestamp": "gauge",

@@ -46,6 +46,7 @@ def envoy_query_params(options: Mapping[str, str]) -> dict[str, str] | None:
 class EnvoySource(Source):
     name: ClassVar[str] = "envoy"
     description: ClassVar[str] = "Envoy /stats/prometheus (Contour's Envoy :8002, or any Envoy admin)"
+    reads_exposition: ClassVar[bool] = True
     expected_families: ClassVar[Mapping[str, str]] = {
         "envoy_server_live": "gauge",
         "envoy_server_uptime": "gauge",

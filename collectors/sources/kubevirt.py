@@ -30,6 +30,7 @@ import httpx
 
 from omni_core.errors import TargetHTTPError
 
+from .._http import HttpBody
 from .._source import Source
 from .._target import ParseLimits, ScrapeTarget
 from ..exposition import Exposition, MetricFamily, Sample
@@ -91,6 +92,7 @@ def is_replicated(family_name: str) -> bool:
 class KubeVirtSource(Source):
     name: ClassVar[str] = "kubevirt"
     description: ClassVar[str] = "KubeVirt virt-handler/-controller/-api/-operator /metrics (HTTPS :8443)"
+    reads_exposition: ClassVar[bool] = True
     #: Any one of these identifies a KubeVirt component (see :meth:`missing_families`).
     expected_families: ClassVar[Mapping[str, str]] = {
         "kubevirt_rest_client_requests_total": "counter",
@@ -104,9 +106,9 @@ class KubeVirtSource(Source):
     def __init__(self, election: ReplicaElection | None = None) -> None:
         self.election = election or ReplicaElection()
 
-    async def collect(self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits) -> Exposition:
+    async def fetch(self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits) -> HttpBody:
         try:
-            return await super().collect(client, target, limits)
+            return await super().fetch(client, target, limits)
         except TargetHTTPError as exc:
             if exc.status_code != 500:
                 raise

@@ -59,6 +59,7 @@ _OVERVIEW_MARKERS = ("/dataplanes/_overview", "/dataplanes+insights")
 class KumaApiSource(Source):
     name: ClassVar[str] = "kuma-api"
     description: ClassVar[str] = "Kuma control plane HTTP API (:5681): data plane, mesh and service status"
+    reads_exposition: ClassVar[bool] = False
     expected_families: ClassVar[Mapping[str, str]] = {
         "kuma_dataplane_status": "gauge",
         "kuma_api_up": "gauge",

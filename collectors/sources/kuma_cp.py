@@ -17,6 +17,7 @@ __all__ = ["KumaControlPlaneSource"]
 class KumaControlPlaneSource(Source):
     name: ClassVar[str] = "kuma-cp"
     description: ClassVar[str] = "Kuma control plane /metrics (:5680)"
+    reads_exposition: ClassVar[bool] = True
     expected_families: ClassVar[Mapping[str, str]] = {
         "cp_info": "gauge",
         "leader": "gauge",

@@ -31,6 +31,7 @@ _OPTION_LABELS: Mapping[str, str] = {"mesh": "mesh", "service": "kuma_io_service
 class KumaDataplaneSource(Source):
     name: ClassVar[str] = "kuma-dp"
     description: ClassVar[str] = "Kuma data plane proxy metrics (kuma-dp :5670/metrics, Envoy stats)"
+    reads_exposition: ClassVar[bool] = True
     expected_families: ClassVar[Mapping[str, str]] = {
         "envoy_server_live": "gauge",
     }

@@ -41,6 +41,7 @@ _PREFIX = "diskpool_"
 class MayastorExporterSource(Source):
     name: ClassVar[str] = "mayastor"
     description: ClassVar[str] = "Mayastor metrics-exporter-io-engine, one target per io-engine pod (:9502/metrics)"
+    reads_exposition: ClassVar[bool] = True
     expected_families: ClassVar[Mapping[str, str]] = {
         "diskpool_status": "gauge",
         "diskpool_total_size_bytes": "gauge",
@@ -93,4 +94,5 @@ class MayastorCallHomeSource(Source):
 
     name: ClassVar[str] = "mayastor-callhome"
     description: ClassVar[str] = "Mayastor obs-callhome-stats event counters (:9090/stats, eventing enabled)"
+    reads_exposition: ClassVar[bool] = True
     expected_families: ClassVar[Mapping[str, str]] = {"pool": "counter", "volume": "counter", "nexus": "counter"}

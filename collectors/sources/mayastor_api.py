@@ -57,6 +57,7 @@ class _Shape(ValueError):
 class MayastorApiSource(Source):
     name: ClassVar[str] = "mayastor-api"
     description: ClassVar[str] = "Mayastor control-plane REST API (api-rest :8081 /v0): pools, volumes, nodes, nexuses"
+    reads_exposition: ClassVar[bool] = False
     expected_families: ClassVar[Mapping[str, str]] = {"mayastor_api_up": "gauge"}
 
     async def collect(self, client: httpx.AsyncClient, target: ScrapeTarget, limits: ParseLimits) -> Exposition:

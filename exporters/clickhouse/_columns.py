@@ -157,7 +157,10 @@ def _add_metric(batch: _Batch, metric: Metric, head_prefix: tuple, seconds: bool
 
     flags = [point_flags(p) for p in points]
     if kind is MetricKind.GAUGE or kind is MetricKind.SUM:
-        cols[14].extend([0.0 if f & NO_RECORDED_VALUE else float(p.value or 0.0) for p, f in zip(points, flags)])
+        # `value or 0.0` would store -0.0 as +0.0: only a missing value becomes 0
+        cols[14].extend(
+            [0.0 if f & NO_RECORDED_VALUE or p.value is None else float(p.value) for p, f in zip(points, flags)]
+        )
         cols[15].extend(flags)
         _add_exemplars(cols, 16, points, seconds)
         if kind is MetricKind.SUM:
@@ -202,6 +205,6 @@ def _add_exemplars(cols: list[list[Any]], at: int, points: Sequence[Any], second
     divisor = _NS_PER_S if seconds else 1
     cols[at].extend([[sorted_text_map(e.filtered_attributes) for e in p.exemplars] for p in points])
     cols[at + 1].extend([[(e.time_unix_nano or 0) // divisor for e in p.exemplars] for p in points])
-    cols[at + 2].extend([[float(e.value or 0.0) for e in p.exemplars] for p in points])
+    cols[at + 2].extend([[0.0 if e.value is None else float(e.value) for e in p.exemplars] for p in points])
     cols[at + 3].extend([[format(e.span_id, "016x") if e.span_id else _ZERO_SPAN for e in p.exemplars] for p in points])
     cols[at + 4].extend([[format(e.trace_id, "032x") if e.trace_id else _ZERO_TRACE for e in p.exemplars] for p in points])

@@ -25,7 +25,7 @@ def scrape(target: ScrapeTarget, scraper: Scraper | None = None):
 
     async def run():
         try:
-            return await scraper.scrape(None, target)
+            return await scraper.scrape(target)
         finally:
             await scraper.aclose()
 
@@ -58,9 +58,9 @@ def test_good_target_gives_up_1_metrics_and_receiver_resource_attributes():
     assert attrs["url.scheme"] == "http"
     assert attrs["k8s.cluster.name"] == "lab"
     assert "server.address" not in attrs  # loopback is omitted, as the receiver does
-    # the exposed job label never becomes a data point attribute
+    # the exposed job label is kept apart from the target's own job (honor_labels: false)
     codes = [dict(p.attributes) for p in metrics["http_requests_total"].data.data_points]
-    assert codes == [{"code": "200"}, {"code": "500"}]
+    assert codes == [{"code": "200", "exported_job": "x"}, {"code": "500"}]
 
 
 def test_request_asks_for_openmetrics_and_gzip_and_sends_bearer_token(tmp_path):
@@ -97,7 +97,7 @@ def test_slow_target_past_timeout_gives_up_0_and_timeout_reason():
     with http_target(Answer(GOOD, delay_s=2.0)) as server:
         result = scrape(ScrapeTarget(f"{server.url}/metrics", timeout_s=0.3))
     assert not result.up
-    assert "within 0.3s" in result.error
+    assert "scrape deadline of 0.3 s exceeded" in result.error
 
 
 def test_truncated_exposition_gives_up_0_with_line_number():
@@ -129,7 +129,7 @@ def test_failed_scrape_marks_previous_series_stale_and_loop_state_survives():
 
         async def three():
             try:
-                return [await scraper.scrape(None, target) for _ in range(3)]
+                return [await scraper.scrape(target) for _ in range(3)]
             finally:
                 await scraper.aclose()
 
@@ -170,7 +170,7 @@ def test_unchanged_layout_is_converted_from_values_alone_with_envoy_normalisatio
 
             async def run():
                 try:
-                    return [await scraper.scrape(None, target) for _ in range(2)]
+                    return [await scraper.scrape(target) for _ in range(2)]
                 finally:
                     await scraper.aclose()
 
@@ -192,3 +192,67 @@ def test_unchanged_layout_is_converted_from_values_alone_with_envoy_normalisatio
     assert points(second) == points(ref_second)
     assert second.samples == ref_second.samples and second.warnings == ref_second.warnings
     assert any(dict(p.attributes).get("service") for m in metric_map(second).values() for p in m.data.data_points)
+
+
+def test_gzip_bomb_is_refused_without_inflating_past_the_body_limit():
+    import tracemalloc
+
+    from collectors import ParseLimits
+
+    bomb = gzip.compress(b"0" * (64 * 1024 * 1024), compresslevel=9)  # ~64 KiB on the wire
+    with http_target(Answer(bomb, headers={"Content-Encoding": "gzip"})) as server:
+        tracemalloc.start()
+        try:
+            result = scrape(ScrapeTarget(f"{server.url}/metrics"), Scraper(limits=ParseLimits(max_body_bytes=1024 * 1024)))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert not result.up
+    assert "larger than 1048576 bytes" in result.error and "decoded" in result.error
+    assert peak < 16 * 1024 * 1024  # inflating one received chunk whole would hold tens of MiB
+
+
+def synthetic(result) -> dict[str, float]:
+    names = ("up", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added")
+    metrics = metric_map(result)
+    return {name: metrics[name].data.data_points[0].value for name in names}
+
+
+def test_five_synthetic_series_follow_a_target_whose_series_set_changes():
+    histogram = (
+        b"# TYPE lat histogram\n"
+        b'lat_bucket{le="1"} 1\nlat_bucket{le="+Inf"} 2\nlat_sum 0.5\nlat_count 2\n'
+    )
+    bodies = iter(
+        [
+            Answer(b"a 1\nb 1\n"),  # first scrape: every series is new
+            Answer(b"a 2\nb 2\nc 1\n"),  # c added
+            Answer(b"a 3\nc 2\n"),  # b gone, nothing new
+            Answer(b"a 3\nc 2\n"),  # same layout again: remembered
+            Answer(b"a 4\nc 3\n"),  # converted from its values alone (the steady path): nothing new
+            Answer(b"down", status=503),  # failed scrape
+            Answer(b"a 4\nb 3\nc 3\n"),  # b is new again against the last successful scrape (a, c)
+            Answer(b"a 5\nb 4\nc 4\n" + histogram),  # a histogram adds its 4 exposed series
+            # two exposed series that become one stored series: one sample is not kept
+            Answer(b'a 5\nb 4\nc 4\nd{__x="1"} 1\nd{__x="2"} 2\n' + histogram),
+        ]
+    )
+    with http_target(lambda _path: next(bodies)) as server:
+        scraper = Scraper()
+        target = ScrapeTarget(f"{server.url}/metrics")
+
+        async def run():
+            try:
+                return [await scraper.scrape(target) for _ in range(9)]
+            finally:
+                await scraper.aclose()
+
+        results = asyncio.run(run())
+    got = [synthetic(r) for r in results]
+    assert [g["up"] for g in got] == [1, 1, 1, 1, 1, 0, 1, 1, 1]
+    assert [g["scrape_samples_scraped"] for g in got] == [2, 3, 2, 2, 2, 0, 3, 7, 9]
+    assert [g["scrape_samples_post_metric_relabeling"] for g in got] == [2, 3, 2, 2, 2, 0, 3, 7, 8]
+    assert [g["scrape_series_added"] for g in got] == [2, 1, 0, 0, 0, 0, 1, 4, 1]
+    for result in results:
+        duration = metric_map(result)["scrape_duration_seconds"]
+        assert duration.unit == "s" and duration.data.data_points[0].value >= 0

@@ -105,7 +105,7 @@ def test_scrape_of_live_target_stores_up_and_scrape_metrics(store):
 
         async def once():
             try:
-                return await scraper.scrape(None, target)
+                return await scraper.scrape(target)
             finally:
                 await scraper.aclose()
 
@@ -119,3 +119,17 @@ def test_scrape_of_live_target_stores_up_and_scrape_metrics(store):
     assert got["scrape_duration_seconds"] > 0
     cluster = rows(store, MetricKind.GAUGE, "DISTINCT ResourceAttributes['k8s.cluster.name']")
     assert cluster == [("lab",)]
+
+
+def test_federated_job_and_instance_labels_are_stored_as_two_series(store):
+    text = (
+        '# TYPE x_total counter\n'
+        'x_total{instance="pod-a:9000",job="app"} 1\n'
+        'x_total{instance="pod-b:9000",job="app"} 2\n'
+    )
+    write_exposition(store, text)
+    got = rows(store, MetricKind.SUM, "Attributes, Value, ServiceName, ResourceAttributes['service.instance.id']", "Value")
+    assert got == [
+        ({"exported_instance": "pod-a:9000", "exported_job": "app"}, 1.0, "api", "10.1.2.3:9100"),
+        ({"exported_instance": "pod-b:9000", "exported_job": "app"}, 2.0, "api", "10.1.2.3:9100"),
+    ]

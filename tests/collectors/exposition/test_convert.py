@@ -99,11 +99,12 @@ def test_type_override_turns_gauge_declared_totals_into_monotonic_sums():
     assert isinstance(metric.data, Sum) and metric.data.is_monotonic
 
 
-def test_attributes_drop_job_instance_reserved_and_empty_labels_and_are_sorted():
+def test_attributes_drop_reserved_and_empty_labels_keep_exposed_job_instance_as_exported_and_are_sorted():
     labels = {"zone": "b", "job": "j", "instance": "i:1", "__scheme__": "http", "empty": "", "app": "x"}
     (metric,) = to_metrics(counter(1, **labels), scrape_time_ns=T0, tracker=SeriesTracker())
     attrs = metric.data.data_points[0].attributes
-    assert list(attrs) == ["app", "zone"]
+    assert dict(attrs) == {"app": "x", "exported_instance": "i:1", "exported_job": "j", "zone": "b"}
+    assert list(attrs) == sorted(attrs)
 
 
 def histogram(buckets: dict[str, float], count: float | None, total: float, **labels: str) -> Exposition:

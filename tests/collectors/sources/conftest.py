@@ -17,7 +17,7 @@ def _scrape(source: Source, target: ScrapeTarget, scraper: Scraper | None = None
 
     async def once() -> ScrapeResult:
         try:
-            return await scraper.scrape(None, target)
+            return await scraper.scrape(target)
         finally:
             await scraper.aclose()
 

@@ -158,12 +158,12 @@ def test_vm_series_of_several_virt_controller_replicas_are_kept_once(data_dir, p
 
     async def rounds(replica_a, replica_b):
         try:
-            a1, b1 = await scraper.scrape(None, replica_a), await scraper.scrape(None, replica_b)
+            a1, b1 = await scraper.scrape(replica_a), await scraper.scrape(replica_b)
             now[0] += 15
-            a2, b2 = await scraper.scrape(None, replica_a), await scraper.scrape(None, replica_b)
+            a2, b2 = await scraper.scrape(replica_a), await scraper.scrape(replica_b)
             # Replica a stops answering; after stale_after_s, b takes over the VM series.
             now[0] += 61
-            b3 = await scraper.scrape(None, replica_b)
+            b3 = await scraper.scrape(replica_b)
             return a1, b1, a2, b2, b3
         finally:
             await scraper.aclose()

@@ -31,7 +31,7 @@ def scrape_into(store, targets_and_sources):
 
     async def run():
         try:
-            return [await scraper.scrape(None, target) for target, _ in targets_and_sources]
+            return [await scraper.scrape(target) for target, _ in targets_and_sources]
         finally:
             await scraper.aclose()
 

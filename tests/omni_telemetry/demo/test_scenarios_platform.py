@@ -42,7 +42,7 @@ def scrape_all(elapsed_offsets=(0.0,)):
 
         async def once():
             try:
-                return [await scraper.scrape(None, t) for t in targets]
+                return [await scraper.scrape(t) for t in targets]
             finally:
                 await scraper.aclose()
 
