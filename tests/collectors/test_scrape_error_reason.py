@@ -14,7 +14,7 @@ def _scrape(target: ScrapeTarget):
 
     async def run():
         try:
-            return await scraper.scrape(None, target)
+            return await scraper.scrape(target)
         finally:
             await scraper.aclose()
 

@@ -103,7 +103,7 @@ def test_the_stored_series_do_not_say_which_replica_scraped_them(tmp_path: Path)
             loop = build_collect(settings).loop
             out = {}
             for target in loop.targets():
-                result = asyncio.run(loop.scraper.scrape(None, target))
+                result = asyncio.run(loop.scraper.scrape(target))
                 assert result.up, result.error
                 resource = dict(result.resource_metrics.resource.attributes)
                 points = sorted(

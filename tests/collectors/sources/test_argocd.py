@@ -68,7 +68,7 @@ def test_the_fixture_through_the_writer_on_chdb_reads_back_with_values_and_attri
 
     async def scrape(url):
         try:
-            return await scraper.scrape(None, ScrapeTarget(url, source="argocd"))
+            return await scraper.scrape(ScrapeTarget(url, source="argocd"))
         finally:
             await scraper.aclose()
 

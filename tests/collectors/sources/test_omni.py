@@ -33,7 +33,7 @@ def test_self_target_scrapes_our_own_metrics_into_sums_and_histograms() -> None:
 
         async def once():
             try:
-                return await scraper.scrape(None, target)
+                return await scraper.scrape(target)
             finally:
                 await scraper.aclose()
 

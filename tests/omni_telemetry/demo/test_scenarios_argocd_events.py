@@ -64,7 +64,7 @@ def test_argocd_replay_is_scraped_by_the_argocd_source_without_warnings():
 
         async def once():
             try:
-                return await scraper.scrape(None, target)
+                return await scraper.scrape(target)
             finally:
                 await scraper.aclose()
 

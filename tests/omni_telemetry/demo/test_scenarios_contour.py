@@ -40,7 +40,7 @@ def test_health_reports_the_invalid_httpproxy_after_a_real_scrape(tmp_path):
 
         async def once():
             try:
-                return await scraper.scrape(None, target)
+                return await scraper.scrape(target)
             finally:
                 await scraper.aclose()
 

@@ -33,7 +33,7 @@ def test_every_sidecar_scenario_is_scraped_by_its_source_without_errors_or_warni
 
         async def once():
             try:
-                return [await scraper.scrape(None, t) for t in targets]
+                return [await scraper.scrape(t) for t in targets]
             finally:
                 await scraper.aclose()
 
