@@ -65,7 +65,7 @@ class IngestOptions:
         for name in ("max_body_bytes", "max_decompressed_bytes", "max_json_depth", "max_concurrent_requests",
                      "max_reading_bytes", "max_connections"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"must be at least 1, got {getattr(self, name)}", field=f"ingest_{name}")
+                raise ConfigError(f"must be at least 1, got {getattr(self, name)}", field=_setting(name))
         if self.max_request_points is not None and self.max_request_points < 1:
             raise ConfigError(f"must be at least 1, got {self.max_request_points}", field="queue_max_samples")
         if self.bearer_token is not None and not self.bearer_token.strip():
@@ -74,8 +74,22 @@ class IngestOptions:
         for name in ("offer_timeout_s", "header_read_timeout_s", "body_read_timeout_s", "keep_alive_s",
                      "shutdown_timeout_s"):
             if getattr(self, name) <= 0:
-                raise ConfigError(f"must be positive, got {getattr(self, name)}", field=f"ingest_{name}")
+                raise ConfigError(f"must be positive, got {getattr(self, name)}", field=_setting(name))
         if self.retry_after_s < 0:
             raise ConfigError(f"must not be negative, got {self.retry_after_s}", field="ingest_retry_after_s")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"must be a TCP port (0-65535), got {self.port}", field="ingest_port")
+
+
+#: Options an operator sets, by the setting that carries them; the others are fixed bounds,
+#: named as the option so an error never points at a setting that does not exist.
+_SETTINGS = {
+    "max_body_bytes": "ingest_max_body_bytes",
+    "header_read_timeout_s": "ingest_header_read_timeout_s",
+    "body_read_timeout_s": "ingest_body_read_timeout_s",
+    "shutdown_timeout_s": "shutdown_timeout_s",
+}
+
+
+def _setting(name: str) -> str:
+    return _SETTINGS.get(name, f"IngestOptions.{name}")

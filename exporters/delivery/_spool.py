@@ -17,7 +17,6 @@ directory, for an operator to inspect; they are never replayed.
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import re
 import threading
@@ -27,21 +26,16 @@ from pathlib import Path
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.sdk.metrics.export import MetricsData
 
-from omni_core.errors import ConfigError
+from omni_core.errors import ConfigError, SpoolCorrupt
 from omni_core.otlp_decode import decode_request
 
 from ..otlp import encode_metrics_data
 
 __all__ = ["Spool", "SpoolEntry", "SpoolCorrupt"]
 
-_log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(?P<seq>\d{20})-(?P<points>\d+)-(?P<batch_id>[0-9A-Za-z-]{1,64})\.otlp$")
 _TMP_PREFIX = ".incoming-"
-
-
-class SpoolCorrupt(Exception):
-    """A spooled file that no longer parses; it is set aside as ``*.corrupt``."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,6 @@ from .scenarios_mayastor import mayastor_scenarios
 
 __all__ = ["DemoSummary", "demo_scenarios", "run_demo"]
 
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,8 @@ class DemoSummary:
 
 def demo_scenarios(fill_s: float) -> list[ReplayScenario]:
     scenarios: list[ReplayScenario] = list(mayastor_scenarios(fill_s)) + list(ARGOCD_SCENARIOS)
-    try:
-        from .scenarios_platform import PLATFORM_SCENARIOS
-    except ImportError:
-        return scenarios
+    from .scenarios_platform import PLATFORM_SCENARIOS
+
     scenarios += list(PLATFORM_SCENARIOS)
     # Dashboards: Kuma sidecars and control plane, virt-handler, CDI, Contour.
     from .scenarios_sidecars import sidecar_scenarios
