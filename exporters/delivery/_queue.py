@@ -211,7 +211,7 @@ class DeliveryQueue(MetricExporter):
         size = self._kind.estimate_bytes(metrics_data)
         with self._cond:
             if self._closed:
-                _log.warning("%s: queue is shut down; %d points not accepted", self._options.name, points)
+                _log.warning("%s: queue is shut down; %d %s not accepted", self._options.name, points, self._kind.unit)
                 return MetricExportResult.FAILURE
             self._append(metrics_data, points, size, urgent=False)
             self._enforce_memory_bound()
@@ -468,7 +468,7 @@ class DeliveryQueue(MetricExporter):
         try:
             entry = self._spool.write(group.token, group.points, group.metrics_data)
         except OSError as exc:
-            _log.error("%s: cannot spool %d points to %s: %s", self._options.name, group.points,
+            _log.error("%s: cannot spool %d %s to %s: %s", self._options.name, group.points, self._kind.unit,
                        self._spool.directory, exc)
             return False
         group.spool_entry = entry
@@ -495,7 +495,7 @@ class DeliveryQueue(MetricExporter):
 
     def _count_dropped(self, points: int, reason: str) -> None:
         self._metrics.samples_dropped.labels(self._options.name, reason).inc(points)
-        _log.warning("%s: dropped %d points (%s)", self._options.name, points, reason)
+        _log.warning("%s: dropped %d %s (%s)", self._options.name, points, self._kind.unit, reason)
 
     def _publish_depth(self) -> None:
         status_memory = self._held_points()
@@ -657,8 +657,8 @@ class DeliveryQueue(MetricExporter):
                     self._spool_points -= group.points
                     self._spool_bytes -= entry.size_bytes
                     group.spool_entry = None
-                _log.error("%s: %d points refused by the store as data were moved to %s; they are not retried",
-                           self._options.name, group.points, path)
+                _log.error("%s: %d %s refused by the store as data were moved to %s; they are not retried",
+                           self._options.name, group.points, self._kind.unit, path)
         if not quarantined:
             self._forget_spooled(group)
         self._count_dropped(group.points, "quarantined" if quarantined else "refused")
@@ -671,16 +671,16 @@ class DeliveryQueue(MetricExporter):
         try:
             result = self._sink.write_batch(metrics_data, insert_token=group.token)
         except Exception as exc:  # noqa: BLE001 - the worker must survive any sink bug
-            _log.exception("%s: batch %s (%d points) failed unexpectedly", name, group.token, group.points)
+            _log.exception("%s: batch %s (%d %s) failed unexpectedly", name, group.token, group.points, self._kind.unit)
             result = WriteResult(WriteOutcome.REFUSED, f"the sink raised {exc!r}")
         self._metrics.insert_seconds.labels(name, _OUTCOME_LABEL[result.outcome]).observe(time.perf_counter() - started)
         if result.outcome is WriteOutcome.STORED:
             self._metrics.batches_written.labels(name).inc()
             self._metrics.samples_written.labels(name).inc(group.points)
         elif result.outcome is WriteOutcome.RETRY:
-            _log.warning("%s: batch %s (%d points) not stored, will retry: %s", name, group.token, group.points,
+            _log.warning("%s: batch %s (%d %s) not stored, will retry: %s", name, group.token, group.points, self._kind.unit,
                          result.detail)
         else:
-            _log.error("%s: batch %s (%d points) refused by the store, not retried: %s", name, group.token,
-                       group.points, result.detail)
+            _log.error("%s: batch %s (%d %s) refused by the store, not retried: %s", name, group.token,
+                       group.points, self._kind.unit, result.detail)
         return result
