@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,8 @@ from prometheus_client import CollectorRegistry
 
 from collectors.otlp_receiver import IngestOptions, create_ingest_app
 from exporters.clickhouse import ClickHouseLogWriter, SchemaOptions, apply_schema, connect, qualified_logs
-from exporters.delivery import LOG_BATCHES, DeliveryOptions, DeliveryQueue
+from exporters.delivery import LOG_BATCHES, DeliveryOptions, DeliveryQueue, RetryPolicy
+from omni_core.sink import WriteOutcome, WriteResult
 
 TOKEN = "l0gs-t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -192,3 +194,37 @@ def _request_bytes(records: list[tuple[int, str]]) -> bytes:
     return ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[
         LogRecord(time_unix_nano=ts, body=AnyValue(string_value=body)) for ts, body in records
     ])])]).SerializeToString()
+
+
+def test_an_inflating_json_bomb_on_the_logs_route_is_refused_400(receiver, logs_store):
+    url, _, _ = receiver
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = compressor.compress(b"[" * (1024 * 1024)) + compressor.flush()  # ~1 KiB sent, 1 MiB of nesting
+    answer = httpx.post(f"{url}/v1/logs", content=bomb, timeout=20,
+                        headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert answer.status_code == 400
+    assert "levels deep" in answer.json()["message"]
+    assert rows(logs_store) == []
+
+
+def test_a_full_logs_queue_while_storage_is_down_answers_503_with_retry_after(serve, wait_for):
+    class Down:
+        def write_batch(self, records, *, insert_token: str) -> WriteResult:
+            return WriteResult(WriteOutcome.RETRY, "store down")
+
+    queue = DeliveryQueue(Down(), DeliveryOptions(name="logs-down", max_memory_points=10, batch_max_age_s=0,
+                                                  retry=RetryPolicy(30, 30)), kind=LOG_BATCHES)
+    try:
+        url = serve(create_ingest_app(_NoMetrics(), IngestOptions(bearer_token=TOKEN), registry=CollectorRegistry(),
+                                      logs_sink=queue))
+        headers = {**AUTH, "Content-Type": "application/x-protobuf"}
+        first = httpx.post(f"{url}/v1/logs", content=_request_bytes([(i + 1, "a") for i in range(10)]),
+                           headers=headers)
+        assert first.status_code == 200
+        wait_for(lambda: not queue.sink_available, what="the first delivery attempt to fail")
+        refused = httpx.post(f"{url}/v1/logs", content=_request_bytes([(1, "b")]), headers=headers)
+        assert refused.status_code == 503
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "storage is unavailable" in status_pb2.Status.FromString(refused.content).message
+    finally:
+        queue.shutdown(timeout_millis=200)
