@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/logs.py
+	$(BIN)/python bench/ingest_logs.py
 
 clean:
 	rm -rf $(VENV) .omni .pytest_cache
