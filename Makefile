@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/encode.py
 	$(BIN)/python bench/e2e.py
 	$(BIN)/python bench/health.py
+	$(BIN)/python bench/ingest_logs.py
 
 dashboards: $(STAMP)
 	$(BIN)/omni-telemetry dashboards build

@@ -1,4 +1,4 @@
-"""The standalone receiver process: OTLP/HTTP in (``collectors.otlp_receiver``), a sink out.
+"""The standalone receiver process: OTLP/HTTP in (``collectors.otlp_receiver``), a sink per signal out.
 
 Why the server is built here and not beside the app: choosing the HTTP server, its
 timeouts and its log handling, and choosing the sink (delivery queue in front of
@@ -12,6 +12,7 @@ connects on first use).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import signal
@@ -24,7 +25,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from collectors.otlp_receiver import IngestOptions, IngestSink, create_ingest_app
+from collectors.otlp_receiver import IngestOptions, IngestSink, LogsIngestSink, create_ingest_app
 from exporters.clickhouse import redact_dsn
 from omni_core.errors import ConfigError
 
@@ -75,21 +76,41 @@ def run_ingest(
     registry: CollectorRegistry | None = None,
     log_level: str = "info",
     destination: str = "",
+    logs_sink: LogsIngestSink | None = None,
 ) -> None:
-    """Serve ``POST /v1/metrics`` (and ``/metrics``) per ``options`` into ``sink`` until SIGINT/SIGTERM.
+    """Serve ``POST /v1/metrics`` (and ``/metrics``, and with ``logs_sink`` ``POST /v1/logs``) per
+    ``options`` into the sinks until SIGINT/SIGTERM.
 
-    Owns ``sink`` from here on: shuts it down after serving, within ``options.shutdown_timeout_s``
-    counted from the signal (keep that below the pod's termination grace period, 30 s by
-    default). ``destination`` (already redacted) is only logged.
+    Owns the sinks from here on: shuts them down after serving, side by side, within
+    ``options.shutdown_timeout_s`` counted from the signal (keep that below the pod's
+    termination grace period, 30 s by default). ``destination`` (already redacted) is only logged.
     """
     try:
-        server = build_ingest_server(create_ingest_app(sink, options, registry=registry), options, log_level=log_level)
-        _log.info("OTLP/HTTP receiver on http://%s:%d/v1/metrics%s", options.host, options.port,
+        app = create_ingest_app(sink, options, registry=registry, logs_sink=logs_sink)
+        server = build_ingest_server(app, options, log_level=log_level)
+        routes = "/v1/metrics" + (" and /v1/logs" if logs_sink is not None else "")
+        _log.info("OTLP/HTTP receiver on http://%s:%d (%s)%s", options.host, options.port, routes,
                   f" storing into {destination}" if destination else "")
         _serve_until_signalled(server)
     finally:
         _log.info("receiver stopped; delivering what was acknowledged")
-        sink.shutdown(timeout_millis=max(1.0, options.shutdown_timeout_s - _graceful_s(options)) * 1000)
+        _shut_down_together([sink, logs_sink], max(1.0, options.shutdown_timeout_s - _graceful_s(options)) * 1000)
+
+
+def _shut_down_together(sinks: list[Any], timeout_millis: float) -> None:
+    """Shut every sink down in its own thread, so each has the whole budget rather than what another left."""
+    threads = []
+    for sink in sinks:
+        if sink is None:
+            continue
+        # SDK log exporters' shutdown takes no timeout; the queues' does.
+        takes_timeout = "timeout_millis" in inspect.signature(sink.shutdown).parameters
+        thread = threading.Thread(target=sink.shutdown, kwargs={"timeout_millis": timeout_millis} if takes_timeout else {},
+                                  name=f"shutdown-{type(sink).__name__}")
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
 
 
 def build_ingest_server(app: Any, options: IngestOptions, *, log_level: str = "info") -> uvicorn.Server:

@@ -47,6 +47,7 @@ __all__ = [
     "build_events",
     "build_exporter",
     "build_ingest",
+    "build_ingest_logs_sink",
     "build_scraper",
     "build_store_state",
     "check_store_writable",
@@ -467,7 +468,23 @@ class IngestProcess:
             build_exporter(settings, name="ingest"),
             log_level=self.log_level,
             destination=ingest_destination(settings),
+            logs_sink=build_ingest_logs_sink(settings),
         )
+
+
+def build_ingest_logs_sink(settings: OmniSettings) -> "DeliveryQueue | None":
+    """Where ``ingest`` puts received log records: a delivery queue of its own (spool
+    sub-directory ``ingest-logs``, same bounds, retries and insert tokens as the metrics one) in
+    front of the ClickHouse log writer. None with ``export_mode: otlp`` (there is no OTLP push
+    of logs), and ``/v1/logs`` is then not served."""
+    if settings.export_mode != "clickhouse":
+        return None
+    from exporters.delivery import LOG_BATCHES, DeliveryQueue, ReconnectingWriter
+
+    def open_writer() -> "ClickHouseLogWriter":
+        return open_store(settings).log_writer()
+
+    return DeliveryQueue(ReconnectingWriter(open_writer), settings.delivery_options("ingest-logs"), kind=LOG_BATCHES)
 
 
 def build_ingest(settings: OmniSettings, *, log_level: str = "info") -> IngestProcess:

@@ -389,7 +389,7 @@ def ingest(
     config: ConfigOption = None,
     log_level: LogOption = "info",
 ) -> None:
-    """Receive OTLP/HTTP metrics (POST /v1/metrics, protobuf or JSON) and store them in ClickHouse."""
+    """Receive OTLP/HTTP metrics (POST /v1/metrics) and logs (POST /v1/logs), protobuf or JSON, and store them in ClickHouse."""
     from ._wiring import build_ingest
 
     _logging(log_level)

@@ -1,7 +1,10 @@
-"""The OTLP/HTTP metrics receiver: ``POST /v1/metrics`` into the sink it is given.
+"""The OTLP/HTTP receiver: ``POST /v1/metrics`` and ``POST /v1/logs`` into the sinks it is given.
+
+Both routes behave the same; they differ only in message types and decoder (see
+``_signals.py``), and ``/v1/logs`` is served only when a logs sink is given.
 
 Answers follow the OTLP/HTTP specification: 200 with an ``ExportMetricsServiceResponse``
-(``partial_success`` counting rejected points), 400 for a body that cannot be decoded, 401
+(``partial_success`` counting rejected points or log records), 400 for a body that cannot be decoded, 401
 without the configured bearer token, 408 for a body not complete within the read deadline,
 413 over the size bounds (naming the bound), 415 for other media types or encodings, 429
 when too busy or the buffer is full, 503 when storage is down; error bodies are a
@@ -26,36 +29,28 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
 from prometheus_client import CollectorRegistry, make_asgi_app
 from starlette.concurrency import run_in_threadpool
 
 from omni_core.admission import Admission, AdmittingSink
 from omni_core.errors import ClientGone, IngestBusy, IngestError, IngestOverloaded, PayloadTooLarge, Unauthorized
-from omni_core.otlp_decode import DecodedRequest, decode_request_report
 
 from ._metrics import ReceiverMetrics
 from ._options import IngestOptions
-from ._payload import (
-    PayloadFormat,
-    check_declared_length,
-    check_encoding,
-    count_request_points,
-    inflate,
-    parse_request,
-    payload_format,
-    read_body,
-)
+from ._payload import PayloadFormat, check_declared_length, check_encoding, inflate, payload_format, read_body
+from ._signals import LOGS, LOGS_PATH, METRICS, METRICS_PATH, Received, Signal
 
-__all__ = ["METRICS_PATH", "IngestSink", "create_ingest_app"]
+__all__ = ["LOGS_PATH", "METRICS_PATH", "IngestSink", "LogsIngestSink", "create_ingest_app"]
 
 _log = logging.getLogger(__name__)
 
-METRICS_PATH = "/v1/metrics"
-
-#: What the receiver hands decoded batches to.
+#: What the receiver hands decoded metric batches to.
 IngestSink = AdmittingSink | MetricExporter
+#: What it hands decoded log record batches (lists of SDK ``ReadableLogRecord``) to.
+LogsIngestSink = AdmittingSink | LogRecordExporter
+_SUCCESS = (MetricExportResult.SUCCESS, LogRecordExportResult.SUCCESS)
 
 _MEDIA_TYPES = {"protobuf": "application/x-protobuf", "json": "application/json"}
 _GRPC_CODES = {
@@ -90,10 +85,12 @@ def create_ingest_app(
     options: IngestOptions = IngestOptions(),
     *,
     registry: CollectorRegistry | None = None,
+    logs_sink: LogsIngestSink | None = None,
 ) -> FastAPI:
-    """An ASGI app receiving OTLP/HTTP metrics into ``sink``; serve it with any ASGI server.
+    """An ASGI app receiving OTLP/HTTP metrics into ``sink`` and, given ``logs_sink``, logs into
+    that; serve it with any ASGI server. Without ``logs_sink``, ``/v1/logs`` is not found (404).
 
-    The app does not own the sink: whoever created it shuts it down after the server stopped.
+    The app does not own the sinks: whoever created them shuts them down after the server stopped.
     """
     metrics = ReceiverMetrics.for_registry(registry)
     gate = _Gate(options.max_concurrent_requests)
@@ -101,8 +98,7 @@ def create_ingest_app(
     token = options.bearer_token.strip().encode() if options.bearer_token else None
     app = FastAPI(title="omni-telemetry OTLP receiver", docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.post(METRICS_PATH)
-    async def receive_metrics(request: Request) -> Response:
+    async def receive(request: Request, signal: Signal, signal_sink: Any) -> Response:
         fmt = _answer_format(request.headers.get("content-type"))
         try:
             _check_token(request.headers.get("authorization"), token)
@@ -122,9 +118,9 @@ def create_ingest_app(
                 raise IngestBusy(f"{gate.active} requests in progress; retry later", retry_after=options.retry_after_s)
             gate.active += 1
             try:
-                decoded = await run_in_threadpool(_decode, body, encoding, fmt, options)
+                decoded = await run_in_threadpool(_decode, signal, body, encoding, fmt, options)
                 del body
-                await _deliver(sink, decoded, options)
+                await _deliver(signal_sink, signal, decoded, options)
             finally:
                 gate.active -= 1
         except ClientGone as exc:
@@ -134,10 +130,20 @@ def create_ingest_app(
             return Response(status_code=400)
         except IngestError as exc:
             return _error(exc, fmt, metrics)
-        metrics.samples.labels("accepted").inc(decoded.accepted_data_points)
-        metrics.samples.labels("rejected").inc(decoded.rejected_data_points)
+        counted = metrics.samples if signal is METRICS else metrics.log_records
+        counted.labels("accepted").inc(decoded.accepted)
+        counted.labels("rejected").inc(decoded.rejected)
         metrics.requests.labels("200").inc()
-        return _success(decoded, fmt)
+        return _message_response(signal.answer(decoded), 200, fmt)
+
+    @app.post(METRICS_PATH)
+    async def receive_metrics(request: Request) -> Response:
+        return await receive(request, METRICS, sink)
+
+    if logs_sink is not None:
+        @app.post(LOGS_PATH)
+        async def receive_logs(request: Request) -> Response:
+            return await receive(request, LOGS, logs_sink)
 
     if options.serve_metrics:
         app.mount("/metrics", _behind_token(make_asgi_app(registry=registry) if registry is not None
@@ -182,50 +188,42 @@ def _behind_token(inner: Any, token: bytes | None) -> Any:
     return guarded
 
 
-def _decode(body: bytes, encoding: str, fmt: PayloadFormat, options: IngestOptions) -> DecodedRequest:
+def _decode(signal: Signal, body: bytes, encoding: str, fmt: PayloadFormat, options: IngestOptions) -> Received:
     inflated = inflate(body, encoding, options.max_decompressed_bytes,
                        json_depth=options.max_json_depth if fmt == "json" else None)
-    request = parse_request(inflated, fmt, max_json_depth=options.max_json_depth)
+    request = signal.parse(inflated, fmt, max_json_depth=options.max_json_depth)
     del inflated
     if options.max_request_points is not None:
-        points = count_request_points(request)
-        if points > options.max_request_points:
+        items = signal.count(request)
+        if items > options.max_request_points:
             raise PayloadTooLarge(
-                f"{points} data points in one request, more than the {options.max_request_points} the receive "
+                f"{items} {signal.unit} in one request, more than the {options.max_request_points} the receive "
                 "buffer holds (queue_max_samples); send smaller batches"
             )
-    return decode_request_report(request)
+    return signal.decode(request)
 
 
-async def _deliver(sink: IngestSink, decoded: DecodedRequest, options: IngestOptions) -> None:
+async def _deliver(sink: Any, signal: Signal, decoded: Received, options: IngestOptions) -> None:
     """Hand the batch to ``sink``; raise the refusal to answer when it was not admitted."""
-    if decoded.accepted_data_points == 0:
+    if decoded.accepted == 0:
         return
     if isinstance(sink, AdmittingSink):
         answer = await run_in_threadpool(
-            lambda: sink.offer(decoded.metrics_data, durable=options.durable_ack, timeout_s=options.offer_timeout_s)
+            lambda: sink.offer(decoded.batch, durable=options.durable_ack, timeout_s=options.offer_timeout_s)
         )
         if answer.accepted:
             return
         retry_after = answer.retry_after_s if answer.retry_after_s is not None else options.retry_after_s
         detail = answer.detail or answer.admission.value
         if answer.admission is Admission.TOO_LARGE:
-            raise PayloadTooLarge(f"{decoded.accepted_data_points} data points do not fit the receive buffer "
+            raise PayloadTooLarge(f"{decoded.accepted} {signal.unit} do not fit the receive buffer "
                                   f"({detail}); send smaller batches")
         if answer.admission is Admission.BUSY:
             raise IngestBusy(f"{detail}; retry later", retry_after=retry_after)
         raise IngestOverloaded(f"{detail}; retry later", retry_after=retry_after)
-    result = await run_in_threadpool(sink.export, decoded.metrics_data)
-    if result is not MetricExportResult.SUCCESS:
+    result = await run_in_threadpool(sink.export, decoded.batch)
+    if result not in _SUCCESS:
         raise IngestOverloaded("storage did not accept the batch; retry later", retry_after=options.retry_after_s)
-
-
-def _success(decoded: DecodedRequest, fmt: PayloadFormat) -> Response:
-    answer = ExportMetricsServiceResponse()
-    if decoded.rejected_data_points or decoded.reasons:
-        answer.partial_success.rejected_data_points = decoded.rejected_data_points
-        answer.partial_success.error_message = decoded.error_message
-    return _message_response(answer, 200, fmt)
 
 
 def _error(exc: IngestError, fmt: PayloadFormat, metrics: ReceiverMetrics) -> Response:

@@ -1,4 +1,4 @@
-"""OTLP/JSON -> ``ExportMetricsServiceRequest``, with nesting checked before ``json.loads``.
+"""OTLP/JSON -> ``ExportMetricsServiceRequest`` / ``ExportLogsServiceRequest``, with nesting checked before ``json.loads``.
 
 Why a scanner of its own: ``json.loads`` recurses once per ``[``/``{``, so a body of
 ten thousand ``[`` would crash it, and finding the depth by tokenising the whole text first
@@ -18,13 +18,16 @@ import json
 import re
 from itertools import accumulate
 
+from typing import Any
+
 from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from omni_core.errors import MalformedPayload
 from omni_core.otlp_json import convert_exemplar_ids
 
-__all__ = ["DEFAULT_MAX_JSON_DEPTH", "JsonDepthScanner", "json_depth", "parse_json_request"]
+__all__ = ["DEFAULT_MAX_JSON_DEPTH", "JsonDepthScanner", "json_depth", "parse_json_logs_request", "parse_json_request"]
 
 #: A valid OTLP metrics document nests about 12 levels (more with nested attribute values).
 DEFAULT_MAX_JSON_DEPTH = 64
@@ -100,12 +103,37 @@ def json_depth(text: bytes | str, chunk_size: int = 64 * 1024) -> int:
 def parse_json_request(
     body: bytes | str, *, max_depth: int = DEFAULT_MAX_JSON_DEPTH, depth_checked: bool = False
 ) -> ExportMetricsServiceRequest:
-    """Parse an OTLP/JSON body; unknown fields are ignored, as the specification requires.
+    """Parse an OTLP/JSON metrics body; unknown fields are ignored, as the specification requires.
 
     ``depth_checked`` says the caller already ran :class:`JsonDepthScanner` over the body
     while reading it. Raises :class:`MalformedPayload` with the reason for anything that is
     not such a document.
     """
+    document = _json_document(body, max_depth, depth_checked, "resourceMetrics")
+    try:
+        convert_exemplar_ids(document, _hex_to_base64)
+        request = ExportMetricsServiceRequest()
+        json_format.ParseDict(document, request, ignore_unknown_fields=True, max_recursion_depth=max_depth)
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+        raise MalformedPayload(f"not an OTLP metrics request: {exc}") from None
+    return request
+
+
+def parse_json_logs_request(
+    body: bytes | str, *, max_depth: int = DEFAULT_MAX_JSON_DEPTH, depth_checked: bool = False
+) -> ExportLogsServiceRequest:
+    """Parse an OTLP/JSON logs body, like :func:`parse_json_request` (records' ids are hex in OTLP/JSON)."""
+    document = _json_document(body, max_depth, depth_checked, "resourceLogs")
+    try:
+        _convert_log_record_ids(document)
+        request = ExportLogsServiceRequest()
+        json_format.ParseDict(document, request, ignore_unknown_fields=True, max_recursion_depth=max_depth)
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+        raise MalformedPayload(f"not an OTLP logs request: {exc}") from None
+    return request
+
+
+def _json_document(body: bytes | str, max_depth: int, depth_checked: bool, top_field: str) -> dict[str, Any]:
     data = body.encode("utf-8") if isinstance(body, str) else body
     if not depth_checked:
         scanner = JsonDepthScanner(max_depth)
@@ -120,14 +148,30 @@ def parse_json_request(
     except (ValueError, RecursionError) as exc:
         raise MalformedPayload(f"body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise MalformedPayload("OTLP/JSON body must be an object with a resourceMetrics array")
-    try:
-        convert_exemplar_ids(document, _hex_to_base64)
-        request = ExportMetricsServiceRequest()
-        json_format.ParseDict(document, request, ignore_unknown_fields=True, max_recursion_depth=max_depth)
-    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        raise MalformedPayload(f"not an OTLP metrics request: {exc}") from None
-    return request
+        raise MalformedPayload(f"OTLP/JSON body must be an object with a {top_field} array")
+    return document
+
+
+def _convert_log_record_ids(document: dict[str, Any]) -> None:
+    """OTLP/JSON ``traceId``/``spanId`` of each log record, hex, to the base64 proto3 JSON expects."""
+    for resource_logs in _list(document, "resourceLogs", "resource_logs"):
+        for scope_logs in _list(resource_logs, "scopeLogs", "scope_logs"):
+            for record in _list(scope_logs, "logRecords", "log_records"):
+                if not isinstance(record, dict):
+                    continue
+                for id_field in ("traceId", "spanId", "trace_id", "span_id"):
+                    value = record.get(id_field)
+                    if isinstance(value, str) and value:
+                        record[id_field] = _hex_to_base64(value, id_field)
+
+
+def _list(container: Any, *names: str) -> list[Any]:
+    if isinstance(container, dict):
+        for name in names:
+            value = container.get(name)
+            if isinstance(value, list):
+                return value
+    return []
 
 
 def _hex_to_base64(value: str, field: str) -> str:

@@ -11,7 +11,7 @@ __all__ = ["ReceiverMetrics"]
 
 
 class ReceiverMetrics:
-    """Counters of OTLP requests and points. One per registry: get it with :meth:`for_registry`."""
+    """Counters of OTLP requests, points and log records. One per registry: get it with :meth:`for_registry`."""
 
     _by_registry: "weakref.WeakKeyDictionary[CollectorRegistry, ReceiverMetrics]" = weakref.WeakKeyDictionary()
     _lock = threading.Lock()
@@ -22,6 +22,9 @@ class ReceiverMetrics:
         )
         self.samples = Counter(
             "omni_ingest_samples", "Data points received over OTLP, by outcome.", ["outcome"], registry=registry
+        )
+        self.log_records = Counter(
+            "omni_ingest_log_records", "Log records received over OTLP, by outcome.", ["outcome"], registry=registry
         )
 
     @classmethod

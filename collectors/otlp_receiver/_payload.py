@@ -14,12 +14,11 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Literal
 
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from omni_core.errors import BodyTimeout, ClientGone, MalformedPayload, PayloadTooLarge, UnsupportedContentType
 
-from ._json import JsonDepthScanner, parse_json_request
+from ._json import JsonDepthScanner
 
 __all__ = [
     "PayloadFormat",
@@ -27,7 +26,6 @@ __all__ = [
     "check_encoding",
     "count_request_points",
     "inflate",
-    "parse_request",
     "payload_format",
     "read_body",
 ]
@@ -163,16 +161,6 @@ def _inflated_chunks(body: bytes, encoding: str, limit: int) -> Iterator[bytes]:
                 raise MalformedPayload(f"{len(pending)} bytes of garbage after the {encoding} stream")
     except zlib.error as exc:
         raise MalformedPayload(f"{encoding} body cannot be decompressed: {exc}") from None
-
-
-def parse_request(body: bytes, fmt: PayloadFormat, *, max_json_depth: int) -> ExportMetricsServiceRequest:
-    """The request message; a JSON body must have been depth-scanned by :func:`inflate`."""
-    if fmt == "json":
-        return parse_json_request(body, max_depth=max_json_depth, depth_checked=True)
-    try:
-        return ExportMetricsServiceRequest.FromString(body)
-    except (DecodeError, RecursionError) as exc:
-        raise MalformedPayload(f"body is not an OTLP protobuf ExportMetricsServiceRequest: {exc}") from None
 
 
 def count_request_points(request: ExportMetricsServiceRequest) -> int:

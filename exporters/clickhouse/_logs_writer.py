@@ -26,10 +26,11 @@ from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from omni_core.errors import StorageError, StorageUnavailable
+from omni_core.sink import STORED, WriteResult
 
 from ._attributes import attribute_text, sorted_text_map
 from ._connect import engine_lock
-from ._failures import storage_failure
+from ._failures import storage_failure, write_outcome
 from ._logs_schema import LOGS_TABLE, logs_insert_columns, qualified_logs
 from ._options import SchemaOptions
 from ._writer import WriteReport
@@ -125,6 +126,15 @@ class ClickHouseLogWriter:
                         context.data = None  # a failed insert must not leave rows behind for the next one
                     raise storage_failure(exc, f"inserting {len(records)} log records into {self._table}") from exc
         return WriteReport({self._table: len(records)})
+
+    def write_batch(self, records: Sequence[ReadableLogRecord], *, insert_token: str) -> WriteResult:
+        """:class:`~omni_core.sink.BatchSink`: :meth:`write`, answered as an outcome (as the metrics
+        writer answers), so a delivery queue of log batches retries outages and sets refusals aside."""
+        try:
+            self.write(records, insert_token=insert_token)
+        except StorageError as exc:
+            return WriteResult(write_outcome(exc), str(exc))
+        return STORED
 
     def _insert_context(self) -> InsertContext:
         if self._context is None:

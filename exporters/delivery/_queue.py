@@ -1,4 +1,4 @@
-"""A bounded, retrying, coalescing, optionally disk-backed queue in front of any metrics sink.
+"""A bounded, retrying, coalescing, optionally disk-backed queue in front of any metrics or logs sink.
 
 Why a decorator around the sink: scraping must not wait for storage, and a storage outage
 must not lose the data scraped meanwhile. ``export`` and ``offer`` only enqueue; one worker
@@ -43,15 +43,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
 
 from omni_core.admission import Admission, OfferResult
 from omni_core.sink import BatchSink, MetricExporterSink, WriteOutcome, WriteResult
 
 from .._selfmetrics import ExporterMetrics
-from ..otlp import count_data_points
+from ._kinds import METRIC_BATCHES, BatchKind
 from ._options import DeliveryOptions
-from ._size import estimate_bytes
 from ._spool import Spool, SpoolCorrupt, SpoolEntry
 
 __all__ = ["DeliveryQueue", "DeliveryStatus", "group_token"]
@@ -93,7 +92,8 @@ class _Batch:
     batch_id: str
     points: int
     size: int
-    metrics_data: MetricsData
+    metrics_data: Any
+    """The batch itself (``MetricsData``, or a sequence of log records; see :class:`BatchKind`)."""
     accepted_at: float
     urgent: bool = False
     alone: bool = False
@@ -108,7 +108,7 @@ class _Group:
     token: str
     points: int
     size: int
-    metrics_data: MetricsData | None
+    metrics_data: Any | None
     members: list[_Batch] = field(default_factory=list)
     spool_entry: SpoolEntry | None = None
     settled: bool = False
@@ -119,11 +119,8 @@ class _Group:
             member.fate = fate
 
 
-def _merge(batches: list[_Batch]) -> _Group:
-    if len(batches) == 1:
-        data = batches[0].metrics_data
-    else:
-        data = MetricsData([rm for batch in batches for rm in batch.metrics_data.resource_metrics])
+def _merge(batches: list[_Batch], kind: BatchKind[Any]) -> _Group:
+    data = batches[0].metrics_data if len(batches) == 1 else kind.merge([b.metrics_data for b in batches])
     return _Group(
         group_token([b.batch_id for b in batches]),
         sum(b.points for b in batches),
@@ -141,6 +138,11 @@ class DeliveryQueue(MetricExporter):
     through :class:`~omni_core.sink.MetricExporterSink`: SUCCESS stored, anything else
     retried). RETRY is retried without limit; REFUSED never. Opening a spool replays what a
     previous process left there before anything new.
+
+    ``kind`` says what a batch is: :data:`METRIC_BATCHES` by default; with
+    :data:`LOG_BATCHES` the queue carries sequences of SDK ``ReadableLogRecord`` (``offer``
+    and ``export`` take one) to a log :class:`BatchSink`, and its bounds, counters and spool
+    count log records where they count points.
     """
 
     def __init__(
@@ -150,7 +152,9 @@ class DeliveryQueue(MetricExporter):
         *,
         metrics: ExporterMetrics | None = None,
         rng: random.Random | None = None,
+        kind: BatchKind[Any] = METRIC_BATCHES,
     ) -> None:
+        self._kind = kind
         preferred = getattr(inner, "_preferred_temporality", None)
         super().__init__(preferred_temporality=preferred, preferred_aggregation=getattr(inner, "_preferred_aggregation", None))
         if isinstance(inner, BatchSink):
@@ -180,7 +184,7 @@ class DeliveryQueue(MetricExporter):
         self._flush_requested = False
         self._spool: Spool | None = None
         if options.spool_dir is not None:
-            self._spool = Spool(options.spool_dir)
+            self._spool = Spool(options.spool_dir, kind)
             for entry in self._spool.open():
                 self._spooled.append(_Group(entry.batch_id, entry.points, 0, None, spool_entry=entry))
                 self._spool_points += entry.points
@@ -199,15 +203,15 @@ class DeliveryQueue(MetricExporter):
 
     # -- MetricExporter -------------------------------------------------------------
 
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+    def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         """Enqueue; when the bounds are exceeded the OLDEST waiting data moves to disk or is dropped."""
-        points = count_data_points(metrics_data)
+        points = self._kind.count(metrics_data)
         if points == 0:
             return MetricExportResult.SUCCESS
-        size = estimate_bytes(metrics_data)
+        size = self._kind.estimate_bytes(metrics_data)
         with self._cond:
             if self._closed:
-                _log.warning("%s: queue is shut down; %d points not accepted", self._options.name, points)
+                _log.warning("%s: queue is shut down; %d %s not accepted", self._options.name, points, self._kind.unit)
                 return MetricExportResult.FAILURE
             self._append(metrics_data, points, size, urgent=False)
             self._enforce_memory_bound()
@@ -215,7 +219,7 @@ class DeliveryQueue(MetricExporter):
             self._cond.notify_all()
         return MetricExportResult.SUCCESS
 
-    def offer(self, metrics_data: MetricsData, *, durable: bool = False, timeout_s: float = 10.0) -> OfferResult:
+    def offer(self, metrics_data: Any, *, durable: bool = False, timeout_s: float = 10.0) -> OfferResult:
         """Enqueue only if that evicts nothing; a refusal tells the client when to retry.
 
         Receivers use this instead of :meth:`export`: a client that can retry should be told
@@ -226,10 +230,10 @@ class DeliveryQueue(MetricExporter):
         while the sink is failing, and spooled by this call if ``timeout_s`` passes first.
         Without a spool ``durable`` answers ``QUEUED``.
         """
-        points = count_data_points(metrics_data)
+        points = self._kind.count(metrics_data)
         if points == 0:
             return OfferResult(Admission.QUEUED)
-        size = estimate_bytes(metrics_data)
+        size = self._kind.estimate_bytes(metrics_data)
         options = self._options
         if points > options.max_memory_points or size > options.max_memory_bytes:
             return OfferResult(
@@ -356,7 +360,7 @@ class DeliveryQueue(MetricExporter):
             return OfferResult(Admission.BUSY, self.retry_after_s, "the receive buffer is full")
         return OfferResult(Admission.UNAVAILABLE, self.retry_after_s, "storage is unavailable and the buffer is full")
 
-    def _append(self, metrics_data: MetricsData, points: int, size: int, *, urgent: bool) -> _Batch:
+    def _append(self, metrics_data: Any, points: int, size: int, *, urgent: bool) -> _Batch:
         batch = _Batch(str(uuid.uuid4()), points, size, metrics_data, time.monotonic(), urgent)
         self._memory.append(batch)
         self._memory_points += points
@@ -378,7 +382,7 @@ class DeliveryQueue(MetricExporter):
         self._memory_bytes -= batch.size
         self._urgent -= batch.urgent
 
-    def _spool_directly(self, metrics_data: MetricsData, points: int) -> OfferResult:
+    def _spool_directly(self, metrics_data: Any, points: int) -> OfferResult:
         """Durable offer while the sink fails: fsync it to the spool in the caller's thread (no lock held)."""
         assert self._spool is not None
         with self._cond:
@@ -411,7 +415,7 @@ class DeliveryQueue(MetricExporter):
                 # Not settled in time: put it on disk ourselves (it is still ours, or in flight).
                 if batch in self._memory:
                     self._pop_memory(batch)
-                    group = _merge([batch])
+                    group = _merge([batch], self._kind)
                     if self._spool_group(group):
                         self._add_spooled(group)
                         self._enforce_spool_bound()
@@ -440,7 +444,7 @@ class DeliveryQueue(MetricExporter):
                                 or self._held_bytes() > options.max_memory_bytes):
             victim = self._memory[0]
             self._pop_memory(victim)
-            group = _merge([victim])
+            group = _merge([victim], self._kind)
             if self._spool_group(group):
                 self._add_spooled(group)
             else:
@@ -464,7 +468,7 @@ class DeliveryQueue(MetricExporter):
         try:
             entry = self._spool.write(group.token, group.points, group.metrics_data)
         except OSError as exc:
-            _log.error("%s: cannot spool %d points to %s: %s", self._options.name, group.points,
+            _log.error("%s: cannot spool %d %s to %s: %s", self._options.name, group.points, self._kind.unit,
                        self._spool.directory, exc)
             return False
         group.spool_entry = entry
@@ -491,7 +495,7 @@ class DeliveryQueue(MetricExporter):
 
     def _count_dropped(self, points: int, reason: str) -> None:
         self._metrics.samples_dropped.labels(self._options.name, reason).inc(points)
-        _log.warning("%s: dropped %d points (%s)", self._options.name, points, reason)
+        _log.warning("%s: dropped %d %s (%s)", self._options.name, points, self._kind.unit, reason)
 
     def _publish_depth(self) -> None:
         status_memory = self._held_points()
@@ -553,7 +557,7 @@ class DeliveryQueue(MetricExporter):
             points += batch.points
         for batch in members:
             self._pop_memory(batch)
-        return _merge(members)
+        return _merge(members, self._kind)
 
     def _deliver(self, group: _Group) -> bool:
         """Deliver ``group`` or set it aside; False when stopping with it undelivered."""
@@ -653,30 +657,30 @@ class DeliveryQueue(MetricExporter):
                     self._spool_points -= group.points
                     self._spool_bytes -= entry.size_bytes
                     group.spool_entry = None
-                _log.error("%s: %d points refused by the store as data were moved to %s; they are not retried",
-                           self._options.name, group.points, path)
+                _log.error("%s: %d %s refused by the store as data were moved to %s; they are not retried",
+                           self._options.name, group.points, self._kind.unit, path)
         if not quarantined:
             self._forget_spooled(group)
         self._count_dropped(group.points, "quarantined" if quarantined else "refused")
         group.settle_members("refused")
 
-    def _attempt(self, group: _Group, metrics_data: MetricsData) -> WriteResult:
+    def _attempt(self, group: _Group, metrics_data: Any) -> WriteResult:
         """One delivery attempt; a sink that raises is a bug, and its batch is treated as refused."""
         name = self._options.name
         started = time.perf_counter()
         try:
             result = self._sink.write_batch(metrics_data, insert_token=group.token)
         except Exception as exc:  # noqa: BLE001 - the worker must survive any sink bug
-            _log.exception("%s: batch %s (%d points) failed unexpectedly", name, group.token, group.points)
+            _log.exception("%s: batch %s (%d %s) failed unexpectedly", name, group.token, group.points, self._kind.unit)
             result = WriteResult(WriteOutcome.REFUSED, f"the sink raised {exc!r}")
         self._metrics.insert_seconds.labels(name, _OUTCOME_LABEL[result.outcome]).observe(time.perf_counter() - started)
         if result.outcome is WriteOutcome.STORED:
             self._metrics.batches_written.labels(name).inc()
             self._metrics.samples_written.labels(name).inc(group.points)
         elif result.outcome is WriteOutcome.RETRY:
-            _log.warning("%s: batch %s (%d points) not stored, will retry: %s", name, group.token, group.points,
+            _log.warning("%s: batch %s (%d %s) not stored, will retry: %s", name, group.token, group.points, self._kind.unit,
                          result.detail)
         else:
-            _log.error("%s: batch %s (%d points) refused by the store, not retried: %s", name, group.token,
-                       group.points, result.detail)
+            _log.error("%s: batch %s (%d %s) refused by the store, not retried: %s", name, group.token,
+                       group.points, self._kind.unit, result.detail)
         return result

@@ -3,15 +3,13 @@
 Why: a receiver or scraper must start, accept and spool even while ClickHouse is down, and
 a client whose server restarted must be replaced rather than retried forever. The queue
 calls ``write_batch``; this opens the real writer when needed and forgets it after a
-failure worth retrying.
+failure worth retrying. Batches pass through untouched, so log writers are served alike.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Callable
-
-from opentelemetry.sdk.metrics.export import MetricsData
+from typing import Any, Callable
 
 from omni_core.errors import OmniError
 from omni_core.sink import BatchSink, WriteOutcome, WriteResult
@@ -32,7 +30,7 @@ class ReconnectingWriter:
         self._writer: BatchSink | None = None
         self._lock = threading.Lock()
 
-    def write_batch(self, metrics_data: MetricsData, *, insert_token: str) -> WriteResult:
+    def write_batch(self, metrics_data: Any, *, insert_token: str) -> WriteResult:
         with self._lock:
             if self._writer is None:
                 try:

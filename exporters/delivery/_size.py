@@ -10,12 +10,13 @@ footprint is enough for a bound.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.metrics.export import MetricsData
 
-__all__ = ["estimate_bytes"]
+__all__ = ["estimate_bytes", "estimate_log_bytes"]
 
 #: Python objects behind one point (the dataclass, its floats and ints, the attribute dict).
 _POINT_OVERHEAD = 200
@@ -44,6 +45,20 @@ def estimate_bytes(metrics_data: MetricsData) -> int:
     return total
 
 
+def estimate_log_bytes(records: Sequence[ReadableLogRecord]) -> int:
+    """The same estimate for log records: body and attributes are what grows; resources are shared."""
+    total = 0
+    seen: set[int] = set()
+    for readable in records:
+        record = readable.log_record
+        total += _POINT_OVERHEAD + _value(record.body) + _attributes(record.attributes) + len(record.severity_text or "")
+        resource = readable.resource
+        if resource is not None and id(resource) not in seen:
+            seen.add(id(resource))
+            total += _CONTAINER_OVERHEAD + _attributes(resource.attributes)
+    return total
+
+
 def _attributes(attributes: Mapping[str, Any] | None) -> int:
     if not attributes:
         return 0
@@ -58,4 +73,6 @@ def _value(value: Any) -> int:
         return len(value)
     if isinstance(value, (list, tuple)):
         return sum(_ENTRY_OVERHEAD + _value(item) for item in value)
+    if isinstance(value, Mapping):
+        return _attributes(value)
     return 8

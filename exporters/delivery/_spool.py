@@ -1,10 +1,11 @@
 """Batches on disk, one file each, that outlive the process.
 
-Each batch is an OTLP ``ExportMetricsServiceRequest`` (the project's own encoder, so
-summaries and flags survive) written to a temporary name, fsynced, then renamed into place
+Each batch is an OTLP protobuf request (``ExportMetricsServiceRequest``, by the project's own
+encoder so summaries and flags survive, or ``ExportLogsServiceRequest``; see
+:class:`~exporters.delivery.BatchKind`) written to a temporary name, fsynced, then renamed into place
 and the directory fsynced: after a crash a file is either complete or absent. The file name
 carries everything needed without reading the file: a sequence number (replay order), the
-number of data points (what dropping it costs) and the batch id (the insert token):
+number of data points or log records (what dropping it costs) and the batch id (the insert token):
 ``00000000000000000042-1500-<uuid>.otlp``.
 
 A lock file keeps two processes from draining the same directory (both would deliver every
@@ -23,13 +24,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.sdk.metrics.export import MetricsData
+from typing import Any
 
 from omni_core.errors import ConfigError, SpoolCorrupt
-from omni_core.otlp_decode import decode_request
 
-from ..otlp import encode_metrics_data
+from ._kinds import METRIC_BATCHES, BatchKind
 
 __all__ = ["Spool", "SpoolEntry", "SpoolCorrupt"]
 
@@ -48,10 +47,11 @@ class SpoolEntry:
 
 
 class Spool:
-    """One spool directory, locked for this process while open."""
+    """One spool directory, locked for this process while open, holding batches of one ``kind``."""
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, kind: BatchKind[Any] = METRIC_BATCHES) -> None:
         self.directory = Path(directory)
+        self.kind = kind
         self._lock_fd: int | None = None
         self._next_seq = 0
         self._seq_lock = threading.Lock()
@@ -97,12 +97,12 @@ class Spool:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def write(self, batch_id: str, points: int, metrics_data: MetricsData) -> SpoolEntry:
+    def write(self, batch_id: str, points: int, batch: Any) -> SpoolEntry:
         """Persist one batch durably; raises ``OSError`` (leaving nothing behind) when the disk refuses.
 
         Safe to call from several threads: each write gets its own sequence number and file.
         """
-        payload = encode_metrics_data(metrics_data).SerializeToString()
+        payload = self.kind.encode(batch)
         with self._seq_lock:
             seq = self._next_seq
             self._next_seq += 1
@@ -111,8 +111,7 @@ class Spool:
         self._fsync_directory()
         return SpoolEntry(seq, batch_id, points, len(payload), final)
 
-    def quarantine(self, batch_id: str, points: int, metrics_data: MetricsData | None,
-                   entry: SpoolEntry | None) -> Path:
+    def quarantine(self, batch_id: str, points: int, batch: Any | None, entry: SpoolEntry | None) -> Path:
         """Set a refused batch aside under ``quarantine/``: move its spool file, or write it there."""
         target_dir = self.quarantine_directory
         target_dir.mkdir(exist_ok=True)
@@ -120,9 +119,9 @@ class Spool:
             target = target_dir / entry.path.name
             os.rename(entry.path, target)
         else:
-            assert metrics_data is not None
+            assert batch is not None
             target = target_dir / f"{batch_id}-{points}.otlp"
-            _write_durably(target, encode_metrics_data(metrics_data).SerializeToString())
+            _write_durably(target, self.kind.encode(batch))
         self._fsync_directory()
         return target
 
@@ -132,10 +131,10 @@ class Spool:
             return 0
         return sum(path.stat().st_size for path in directory.iterdir() if path.is_file())
 
-    def read(self, entry: SpoolEntry) -> MetricsData:
+    def read(self, entry: SpoolEntry) -> Any:
         try:
             payload = entry.path.read_bytes()
-            return decode_request(ExportMetricsServiceRequest.FromString(payload))
+            return self.kind.decode(payload)
         except Exception as exc:  # noqa: BLE001 - any parse failure means the same thing here
             entry.path.rename(entry.path.with_name(entry.path.name + ".corrupt"))
             raise SpoolCorrupt(f"spooled batch {entry.path.name} cannot be read ({exc}); set aside as .corrupt") from exc

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -102,10 +102,10 @@ def test_spool_survives_sigkill_and_is_delivered_once_by_the_next_process(tmp_pa
     )
     try:
         assert producer.stdout is not None
-        # poll, not select: the test process may hold more than 1024 descriptors by now
-        poller = select.poll()
-        poller.register(producer.stdout, select.POLLIN)
-        ready = poller.poll(120_000)
+        # selectors, not select.select: a long test run holds more than FD_SETSIZE (1024) descriptors.
+        with selectors.DefaultSelector() as waiting:
+            waiting.register(producer.stdout, selectors.EVENT_READ)
+            ready = waiting.select(120)
         assert ready, "the producer never reported its batches spooled"
         assert producer.stdout.readline().strip() == "SPOOLED"
     finally:
