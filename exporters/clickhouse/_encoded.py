@@ -424,13 +424,13 @@ def _flags(points: list[Any]) -> list[int]:
 
 
 def _values(points: list[Any], flags: list[int]) -> bytes:
-    """``0.0 if flagged NO_RECORDED_VALUE else float(value or 0.0)``, as Float64."""
+    """``0.0`` if flagged NO_RECORDED_VALUE or missing, else ``float(value)`` (``-0.0`` keeps
+    its sign), as Float64: what the column path stores."""
     raw = list(map(_VALUE, points))
     if _exact(raw, _FLOAT_ONLY):
         values = np.array(raw, dtype="<f8")
-        values[values == 0.0] = 0.0  # `-0.0 or 0.0` is 0.0
     else:
-        values = np.array([float(v or 0.0) for v in raw], dtype="<f8")
+        values = np.array([0.0 if v is None else float(v) for v in raw], dtype="<f8")
     if any(flags):
         values[(np.array(flags, dtype=np.int64) & NO_RECORDED_VALUE) != 0] = 0.0
     return values.tobytes()
