@@ -12,7 +12,7 @@ from dashboards import ALL, context_for, data_range, expand_query
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
 BLOCKS = re.findall(r"```sql\n(.*?)```", DOC.read_text(), flags=re.S)
-_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+)\b")
+_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+|otel_logs)\b")
 
 
 def test_the_cookbook_covers_what_operators_ask_for() -> None:
