@@ -6,7 +6,9 @@ the kubernetes-events source, by ``ingest`` (``/v1/logs``) and by a Collector al
 The log panel uses the ClickHouse plugin's logs format with the column names its logs query
 builder gives in OTel mode: ``timestamp`` (``Timestamp``), ``body`` (``Body``), ``level``
 (``SeverityText``) and ``labels``, here the record's attributes with the service, namespace
-and involved object added, so the log details show what an event is about.
+and involved object added, so the log details show what an event is about. Picking a
+cluster keeps only records carrying that ``k8s.cluster.name`` (the events source sets it;
+an application's own OTLP logs have it when its SDK or Collector adds it).
 """
 
 from __future__ import annotations
