@@ -17,7 +17,7 @@ from grafanalib.core import Dashboard
 
 from omni_core.errors import StaleDashboards
 
-from . import envoy, kubevirt, kuma, mayastor, overview, pipeline
+from . import argocd, envoy, kubevirt, kuma, logs, mayastor, overview, pipeline
 
 __all__ = [
     "DASHBOARDS",
@@ -39,7 +39,9 @@ DASHBOARDS: Mapping[str, Callable[[], Dashboard]] = {
     envoy.UID: envoy.build,
     kuma.UID: kuma.build,
     kubevirt.UID: kubevirt.build,
+    argocd.UID: argocd.build,
     pipeline.UID: pipeline.build,
+    logs.UID: logs.build,
 }
 
 # grafanalib still writes pre-Grafana-5 row fields; Grafana ignores them, reviewers should not see them.

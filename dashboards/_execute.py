@@ -20,7 +20,7 @@ from ._sql import GAUGE
 
 __all__ = ["PanelQuery", "PanelResult", "context_for", "data_range", "panel_queries", "run_panel"]
 
-_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+)\b")
+_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+|otel_logs)\b")
 
 
 @dataclass(frozen=True)

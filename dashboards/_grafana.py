@@ -6,6 +6,10 @@ no status-history panel. This module adds the Grafana ClickHouse datasource's v4
 template variables, and one function per panel type the dashboards use, each producing only
 panel types Grafana 11 and 12 render without Angular. Panels refer to the datasource through
 the ``${datasource}`` variable, so one dashboard works against any provisioned ClickHouse.
+
+Log panels use Grafana's core ``logs`` panel on the plugin's logs format (query format 2):
+the query names its columns as the plugin's logs query builder does (``timestamp``,
+``body``, ``level``, ``labels``), so Grafana reads the frame as log lines.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ __all__ = [
     "ReducedValuePanel",
     "StateMap",
     "StatusHistory",
+    "LogsPanel",
     "bargauge",
     "gauge",
+    "logs",
     "state_timeline",
     "stat",
     "status_history",
@@ -47,12 +53,14 @@ PLUGIN_VERSION = "4.11.1"
 SCHEMA_VERSION = 39
 #: Panel types rendered by Grafana 11/12 core React code (no Angular, no plugin panels).
 ALLOWED_PANEL_TYPES = frozenset(
-    {"timeseries", "stat", "table", "gauge", "bargauge", "state-timeline", "status-history", "text"}
+    {"timeseries", "stat", "table", "gauge", "bargauge", "state-timeline", "status-history", "text", "logs"}
 )
 DATASOURCE = {"type": PLUGIN_ID, "uid": "${datasource}"}
 
 FORMAT_TIME_SERIES = 0
 FORMAT_TABLE = 1
+#: The plugin's logs format: Grafana draws the frame as log lines (time, body, level, labels).
+FORMAT_LOGS = 2
 
 
 @attr.s(frozen=True)
@@ -60,7 +68,7 @@ class ClickHouseTarget:
     """One query of the ClickHouse plugin (v4 JSON), raw SQL in the SQL editor."""
 
     rawSql: str = attr.ib(validator=attr.validators.instance_of(str))  # noqa: N815 (Grafana's name)
-    format: int = attr.ib(default=FORMAT_TIME_SERIES, validator=attr.validators.in_((FORMAT_TIME_SERIES, FORMAT_TABLE)))
+    format: int = attr.ib(default=FORMAT_TIME_SERIES, validator=attr.validators.in_((FORMAT_TIME_SERIES, FORMAT_TABLE, FORMAT_LOGS)))
     refId: str = attr.ib(default="A")  # noqa: N815
 
     def to_json_data(self) -> dict[str, Any]:
@@ -193,8 +201,15 @@ def _common(title: str, description: str, grid: Grid) -> dict[str, Any]:
 def timeseries(
     title: str, sql: str, grid: Grid, *, unit: str = "short", description: str = "", stacked: bool = False,
     min_value: int | None = None, max_value: int | None = None,
+    threshold_lines: Sequence[tuple[float | None, str]] | None = None,
 ) -> g.TimeSeries:
-    """Lines over time; the query returns ``time, legend, value`` (long format, one series per legend)."""
+    """Lines over time; the query returns ``time, legend, value`` (long format, one series per legend).
+
+    ``threshold_lines`` draws threshold steps as dashed lines (e.g. a limit the values must stay under).
+    """
+    lines: dict[str, Any] = {}
+    if threshold_lines:
+        lines = {"thresholds": _thresholds(threshold_lines), "thresholdsStyleMode": "dashed"}
     return g.TimeSeries(
         **_common(title, description, grid),
         targets=_target(sql, FORMAT_TIME_SERIES),
@@ -206,6 +221,7 @@ def timeseries(
         tooltipMode="multi",
         legendDisplayMode="list",
         extraJson={"fieldConfig": {"defaults": {"displayName": _LEGEND_NAME}}},
+        **lines,
     )
 
 
@@ -335,6 +351,36 @@ class StatusHistory(g.Panel):
 def status_history(title: str, sql: str, grid: Grid, states: StateMap, *, description: str = "") -> StatusHistory:
     """A grid of state cells per entity over time; the query returns ``time, legend, value`` (state code)."""
     return StatusHistory(**_common(title, description, grid), targets=_target(sql, FORMAT_TIME_SERIES), mappings=states.mappings())
+
+
+@attr.s
+class LogsPanel(g.Panel):
+    """Grafana's core ``logs`` panel (absent from grafanalib), newest lines first."""
+
+    showLabels: bool = attr.ib(default=False)  # noqa: N815
+    wrapLogMessage: bool = attr.ib(default=True)  # noqa: N815
+
+    def to_json_data(self) -> dict[str, Any]:
+        return self.panel_json(
+            {
+                "options": {
+                    "dedupStrategy": "none",
+                    "enableLogDetails": True,
+                    "prettifyLogMessage": False,
+                    "showCommonLabels": False,
+                    "showLabels": self.showLabels,
+                    "showTime": True,
+                    "sortOrder": "Descending",
+                    "wrapLogMessage": self.wrapLogMessage,
+                },
+                "type": "logs",
+            }
+        )
+
+
+def logs(title: str, sql: str, grid: Grid, *, description: str = "") -> LogsPanel:
+    """Log lines; the query returns ``timestamp, body, level, labels`` (the plugin's logs format)."""
+    return LogsPanel(**_common(title, description, grid), targets=_target(sql, FORMAT_LOGS))
 
 
 def text(title: str, content: str, grid: Grid) -> g.Text:

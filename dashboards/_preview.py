@@ -3,7 +3,7 @@
 For operators without a Grafana at hand and for reviewers of a dashboard change. Plotly's
 JavaScript is embedded once per page (from the Python package), nothing is fetched at view
 time. Time-series panels (timeseries, state timeline, status history) become line charts per
-legend, table-format panels become tables. After the last panel is drawn the page sets
+legend, table-format panels and log panels (newest line first) become tables. After the last panel is drawn the page sets
 ``data-omni-preview="drawn N"`` on ``<body>``, or ``error ...`` if any panel's script threw,
 so a headless browser can tell a finished page from a broken one.
 """

@@ -21,12 +21,13 @@ from __future__ import annotations
 from textwrap import dedent, indent
 from typing import Sequence
 
-from exporters.clickhouse import MetricKind, TableNames
+from exporters.clickhouse import LOGS_TABLE, MetricKind, TableNames
 
 __all__ = [
     "CLUSTER",
     "GAUGE",
     "HISTOGRAM",
+    "LOGS",
     "SUM",
     "SERIES_KEY",
     "SUMMARY",
@@ -34,6 +35,8 @@ __all__ = [
     "histogram_quantile_series",
     "increase_table",
     "latest_table",
+    "log_variable_values",
+    "logs_where",
     "quantile_value",
     "rate_series",
     "res",
@@ -49,6 +52,7 @@ GAUGE = _TABLES.table_for(MetricKind.GAUGE)
 SUM = _TABLES.table_for(MetricKind.SUM)
 HISTOGRAM = _TABLES.table_for(MetricKind.HISTOGRAM)
 SUMMARY = _TABLES.table_for(MetricKind.SUMMARY)
+LOGS = LOGS_TABLE
 
 #: Identity of one series: its metric, its resource (target) and its attributes (labels).
 SERIES_KEY = "cityHash64(MetricName, ResourceAttributes, Attributes)"
@@ -357,6 +361,21 @@ def variable_values(
     conditions = ["$__timeFilter(TimeUnix)", _metric_names(metric), *where]
     return (
         f"SELECT DISTINCT {expression} AS value FROM {table} WHERE "
+        + " AND ".join(conditions)
+        + f" AND {expression} != '' ORDER BY value"
+    )
+
+
+def logs_where(where: Sequence[str] = ()) -> str:
+    """The conditions of a log query: the time range on the sort key's column, the cluster, then ``where``."""
+    return "\n  AND ".join(["$__timeFilter(TimestampTime)", CLUSTER, *where])
+
+
+def log_variable_values(expression: str, *, where: Sequence[str] = ()) -> str:
+    """A template variable's values from the log records in the time range."""
+    conditions = ["$__timeFilter(TimestampTime)", *where]
+    return (
+        f"SELECT DISTINCT {expression} AS value FROM {LOGS} WHERE "
         + " AND ".join(conditions)
         + f" AND {expression} != '' ORDER BY value"
     )

@@ -4,24 +4,44 @@ The demo's scenarios run through the real pipeline (HTTP replay targets on 127.0
 sources -> conversion -> delivery queue -> ClickHouse writer -> chDB), with the collector's
 own /metrics scraped as the ``omni`` source, for a dozen one-second cycles. Each scenario is
 started at the point of its story where something changes (a 5xx burst, a proxy going
-offline, a VM failing, a rebuild, a migration, an invalid HTTPProxy), so a short run shows
-transitions instead of a flat line.
+offline, a VM failing, a rebuild, a migration, an invalid HTTPProxy, an Argo CD application
+drifting), so a short run shows transitions instead of a flat line.
+
+As in the demo, each cycle also stores the store's own state (``omni_store_*``, service
+``clickhouse``), and the kubernetes-events source watches the demo's replay API server, its
+records written to ``otel_logs`` when the run ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from collectors import CollectionLoop, ScrapeTarget, Scraper
-from exporters.clickhouse import ClickHouseMetricExporter, ClickHouseWriter, SchemaOptions, apply_schema, close_embedded_engines, connect
+from collectors.discovery import KubernetesAccess, kubernetes_api_client
+from collectors.events import KubernetesEventsSource
+from collectors.store import StoreStateReader
+from exporters.clickhouse import (
+    ClickHouseLogWriter,
+    ClickHouseMetricExporter,
+    ClickHouseWriter,
+    SchemaOptions,
+    apply_schema,
+    close_embedded_engines,
+    connect,
+    engine_lock,
+)
+from omni_telemetry._store_state import WithStoreState
 from omni_telemetry.demo import demo_scenarios
 from omni_telemetry.demo._replay import ReplayServer
 from omni_telemetry.demo._selftelemetry import SelfTelemetry
+from omni_telemetry.demo.scenarios_events import EVENT_NAMESPACES, KubernetesEventsApiScenario
 
 CLUSTER = "demo-cluster"
 DATABASE = "otel"
@@ -81,9 +101,24 @@ def _fill(path: Path) -> DemoStore:
     apply_schema(client, options)
     telemetry = SelfTelemetry()
     exporter = telemetry.wrap(ClickHouseMetricExporter(ClickHouseWriter(client, options)))
+
+    def query(sql: str) -> Any:
+        with engine_lock(client):
+            return client.query(sql).result_rows
+
+    store_state = StoreStateReader(query, databases=(DATABASE,), cluster=CLUSTER)
+    sink = WithStoreState(exporter, lambda: store_state.read().metrics_data)
     scraper = Scraper(cluster=CLUSTER, metrics=telemetry.collector_metrics)
     scenarios = [Shifted(s, STORY_OFFSETS.get(s.name, 0.0)) for s in demo_scenarios(60.0)]
-    with ReplayServer(scenarios) as server:
+    # The events are stamped from a moment just after the first scrape, so each lies inside the stored range.
+    events_api = KubernetesEventsApiScenario(started=datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2))
+    records: list[Any] = []
+    stop_events = threading.Event()
+    with ReplayServer(scenarios) as server, ReplayServer([events_api]) as events_server:
+        api_url = events_server.served[0].url.removesuffix(KubernetesEventsApiScenario.path)
+        events = KubernetesEventsSource(kubernetes_api_client(KubernetesAccess(mode="url", api_url=api_url)),
+                                        EVENT_NAMESPACES, cluster=CLUSTER)
+        events.run(records.extend, stop_events)
         targets = [
             ScrapeTarget(url=s.url, source=s.scenario.source, job=s.scenario.source, instance=s.scenario.name,
                          timeout_s=5.0, resource={"k8s.node.name": getattr(s.scenario, "node", "")} if getattr(s.scenario, "node", "") else {},
@@ -91,7 +126,7 @@ def _fill(path: Path) -> DemoStore:
             for s in server.served
         ]
         targets.append(telemetry.start(5.0))
-        loop = CollectionLoop(scraper, exporter, targets, interval_s=1.0)
+        loop = CollectionLoop(scraper, sink, targets, interval_s=1.0)
 
         async def run() -> None:
             try:
@@ -102,8 +137,10 @@ def _fill(path: Path) -> DemoStore:
         try:
             asyncio.run(run())
         finally:
+            stop_events.set()
             exporter.shutdown()
             telemetry.close()
+        ClickHouseLogWriter(client, options).write(list(records))
     close_embedded_engines()
     return DemoStore(dsn, DATABASE, len(targets))
 

@@ -27,7 +27,7 @@ from dashboards import (
 
 DOCUMENTS = {uid: dashboard_json(uid) for uid in DASHBOARDS}
 QUERIES = [q for document in DOCUMENTS.values() for q in panel_queries(document)]
-_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+)\b")
+_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+|otel_logs)\b")
 _NUMERIC = re.compile(r"^(Nullable\()?(U?Int\d+|Float\d+|Decimal.*)\)?$")
 
 
@@ -78,6 +78,12 @@ def test_panel_query_returns_the_columns_its_panel_draws(outcomes: dict[str, Any
         assert types["time"].startswith("DateTime"), types
         assert "String" in types["legend"], types
         assert _NUMERIC.match(types["value"]), types
+    elif query.format == 2:  # logs: the names the plugin's logs query builder gives its columns
+        assert query.panel_type == "logs"
+        assert names[:4] == ["timestamp", "body", "level", "labels"], names
+        assert types["timestamp"].startswith("DateTime64"), types
+        assert types["body"] == "String" and "String" in types["level"], types
+        assert types["labels"].startswith("Map("), types
     else:
         assert len(names) == len(set(names)), names
         numeric = [n for n, t in columns if _NUMERIC.match(t)]
@@ -107,7 +113,10 @@ def test_every_variable_query_reads_through_the_sort_key_and_finds_values(outcom
             if variable["type"] != "query":
                 continue
             sql = variable["query"]["rawSql"]
-            assert "$__timeFilter(TimeUnix)" in sql and "MetricName" in sql, (uid, variable["name"])
+            if "otel_logs" in sql:  # the logs table's sort key is (ServiceName, TimestampTime)
+                assert "$__timeFilter(TimestampTime)" in sql, (uid, variable["name"])
+            else:
+                assert "$__timeFilter(TimeUnix)" in sql and "MetricName" in sql, (uid, variable["name"])
             assert variable["refresh"] == 2 and variable["includeAll"] and variable["multi"]
             assert outcomes["variables"][uid][variable["name"]], f"{uid}: variable {variable['name']} has no values"
     assert outcomes["variables"]["omni-overview"]["cluster"] == [outcomes["cluster"]]
@@ -174,5 +183,131 @@ def test_targets_are_plugin_v4_sql_queries() -> None:
             for target in panel.get("targets", []):
                 assert set(target) == set(ClickHouseTarget("x").to_json_data())
                 assert target["datasource"] == {"type": "grafana-clickhouse-datasource", "uid": "${datasource}"}
-                assert target["editorType"] == "sql" and target["format"] in (0, 1)
-                assert "Flags = 0" in target["rawSql"] or "count()" in target["rawSql"], panel["title"]
+                assert target["editorType"] == "sql" and target["format"] in (0, 1, 2)
+                assert (target["format"] == 2) == (panel["type"] == "logs"), panel["title"]
+                if "otel_logs" in target["rawSql"]:
+                    assert target["rawSql"].count("$__timeFilter(TimestampTime)") == target["rawSql"].count("FROM otel_logs")
+                else:
+                    assert "Flags = 0" in target["rawSql"] or "count()" in target["rawSql"], panel["title"]
+
+
+def _rows(outcomes: dict[str, Any], uid: str, title: str, which: str = "all") -> list[tuple[Any, ...]]:
+    return outcomes[which][(uid, title)].rows
+
+
+def test_argocd_panels_show_the_drifting_application(outcomes: dict[str, Any]) -> None:
+    """The demo's kubevirt application goes OutOfSync, its sync fails, it ends Degraded; the rest stay healthy."""
+    health = dict(_rows(outcomes, "omni-argocd", "Applications by health"))
+    assert health == {"Healthy": 4, "Degraded": 1}
+    assert dict(_rows(outcomes, "omni-argocd", "Applications by sync status")) == {"Synced": 4, "OutOfSync": 1}
+    apps = {r[0]: r for r in _rows(outcomes, "omni-argocd", "Applications")}
+    assert set(apps) == {"contour", "kubevirt", "kuma", "mayastor", "shop-checkout"}
+    assert apps["kubevirt"][2:4] == ("Degraded", "OutOfSync")
+    assert _rows(outcomes, "omni-argocd", "Applications")[0][0] == "kubevirt"  # unhealthy first
+    assert apps["shop-checkout"][4] == "https://10.20.0.1:6443 shop"
+    # the timelines pass through Healthy (1) to Degraded (4), Synced (1) to OutOfSync (2)
+    kubevirt_health = [r[2] for r in _rows(outcomes, "omni-argocd", "Application health") if r[1] == "argocd/kubevirt"]
+    assert kubevirt_health[0] == 1 and kubevirt_health[-1] == 4
+    kubevirt_sync = [r[2] for r in _rows(outcomes, "omni-argocd", "Application sync status") if r[1] == "argocd/kubevirt"]
+    assert kubevirt_sync[0] == 1 and kubevirt_sync[-1] == 2
+    syncs = {(r[0], r[1]): r[2] for r in _rows(outcomes, "omni-argocd", "Syncs in range by application and phase")}
+    assert syncs[("argocd/kubevirt", "Failed")] == 1 and syncs[("argocd/kubevirt", "Succeeded")] == 0
+    failed = _rows(outcomes, "omni-argocd", "Failed syncs per hour by application")
+    assert max(r[2] for r in failed if r[1] == "argocd/kubevirt") > 0
+    assert max(r[2] for r in failed if r[1] == "argocd/shop-checkout") == 0
+
+
+def test_argocd_reconciliation_quantiles_stay_ordered_within_the_served_buckets(outcomes: dict[str, Any]) -> None:
+    """The replay adds about 2 reconciliations a second on the in-cluster destination, 27% under
+    0.25 s, 53% under 0.5 s and 79% under 1 s (the shares of Argo CD's metric test); the highest
+    finite bound is 16 s. A one-second bucket holds only a couple of observations, so each
+    quantile is checked against the buckets, not to a decimal."""
+    rows = _rows(outcomes, "omni-argocd", "Reconciliation time p50 / p90 / p99")
+    per_time: dict[Any, dict[str, float]] = {}
+    for time, legend, value in rows:
+        server, quantile = legend.rsplit(" ", 1)
+        if server == "https://kubernetes.default.svc":
+            per_time.setdefault(time, {})[quantile] = value
+    assert len(per_time) >= 5
+    for values in per_time.values():
+        assert 0 < values["p50"] <= values["p90"] <= values["p99"] <= 16, values
+    assert 0.25 <= _median([v["p50"] for v in per_time.values()]) <= 1
+
+
+def test_argocd_clusters_table_joins_info_and_connection(outcomes: dict[str, Any]) -> None:
+    clusters = {r[0]: r for r in _rows(outcomes, "omni-argocd", "Clusters")}
+    assert clusters["https://10.20.0.1:6443"][1:4] == ("shop-eu1", "1.30", 1.0)
+    assert clusters["https://kubernetes.default.svc"][1:3] == ("in-cluster", "1.31")
+    assert clusters["https://kubernetes.default.svc"][6] == 5873
+
+
+def test_picking_an_argocd_project_and_application_narrows_to_it(demo_store: Any) -> None:
+    client = demo_store.client()
+    start, end = data_range(client, demo_store.database)
+    document = DOCUMENTS["omni-argocd"]
+    context = context_for(document, start, end, selections={"project": ["platform"], "application": ["kubevirt"]})
+    results = {q.title: run_panel(client, demo_store.database, q, context) for q in panel_queries(document)}
+    assert [r[0] for r in results["Applications"].rows] == ["kubevirt"]
+    assert {r[1] for r in results["Application health"].rows} == {"argocd/kubevirt"}
+    assert {r[0] for r in results["Syncs in range by application and phase"].rows} == {"argocd/kubevirt"}
+    # the per-cluster panels are not narrowed by project or application
+    assert len(results["Clusters"].rows) == 2
+    apps = context_for(document, start, end, selections={"project": ["apps"]})
+    assert [r[0] for r in run_panel(client, demo_store.database, next(
+        q for q in panel_queries(document) if q.title == "Applications"), apps).rows] == ["shop-checkout"]
+
+
+def test_logs_dashboard_shows_the_replayed_events(outcomes: dict[str, Any]) -> None:
+    warnings = {(r[0], r[1]): r for r in _rows(outcomes, "omni-logs", "Latest warning events")}
+    assert set(warnings) == {
+        ("FailedCreate", "vms/virtualmachineinstance/db-01"),
+        ("Degraded", "mayastor/diskpool/pool-on-node-2"),
+        ("OperationCompleted", "argocd/application/kubevirt"),
+    }
+    assert "exceeded quota" in warnings[("FailedCreate", "vms/virtualmachineinstance/db-01")][2]
+    assert all(r[3] == 1 for r in warnings.values())  # each happened once in the run
+    lines = _rows(outcomes, "omni-logs", "Logs")
+    assert len(lines) == 4 and [r[0] for r in lines] == sorted((r[0] for r in lines), reverse=True)
+    scheduled = next(r for r in lines if r[3]["k8s.event.reason"] == "Scheduled")
+    assert scheduled[2] == "INFO" and scheduled[3]["service.name"] == "default-scheduler"
+    assert scheduled[3]["k8s.namespace.name"] == "vms" and scheduled[3]["k8s.object.kind"] == "Pod"
+    per_severity: dict[str, int] = {}
+    for _time, legend, value in _rows(outcomes, "omni-logs", "Log records per severity"):
+        per_severity[legend] = per_severity.get(legend, 0) + value
+    assert per_severity == {"INFO": 1, "WARN": 3} == dict(_rows(outcomes, "omni-logs", "Records by severity"))
+
+
+def test_logs_variables_filter_the_log_lines(outcomes: dict[str, Any]) -> None:
+    values = outcomes["variables"]["omni-logs"]
+    assert values["namespace"] == ["argocd", "mayastor", "vms"]
+    assert values["severity"] == ["INFO", "WARN"]
+    # the first of each: namespace argocd, service argocd-application-controller, severity INFO -> nothing left
+    picked = _rows(outcomes, "omni-logs", "Logs", "picked")
+    assert picked == []
+    sql = outcomes["picked"][("omni-logs", "Logs")].sql
+    assert "k8s.namespace.name'] IN ('argocd')" in sql and "SeverityText IN ('INFO')" in sql
+
+
+def test_store_panels_read_the_store_state(outcomes: dict[str, Any], demo_store: Any) -> None:
+    client = demo_store.client()
+    newest = dict(client.query(
+        f"SELECT MetricName, argMax(Value, TimeUnix) FROM {demo_store.database}.otel_metrics_gauge "
+        "WHERE ServiceName = 'clickhouse' AND MetricName LIKE 'omni_store_disk_%' GROUP BY MetricName"
+    ).result_rows)
+    disks = dict(_rows(outcomes, "omni-pipeline", "Store free disk"))
+    assert list(disks) == ["default"]
+    expected = 100 * newest["omni_store_disk_free_bytes"] / newest["omni_store_disk_total_bytes"]
+    assert 0 < disks["default"] < 100 and disks["default"] == pytest.approx(expected)
+    tables = {r[0]: r for r in _rows(outcomes, "omni-pipeline", "Store tables: rows and bytes")}
+    assert "otel.otel_metrics_gauge" in tables and tables["otel.otel_metrics_gauge"][1] > 100
+    parts = _rows(outcomes, "omni-pipeline", "Store active parts per partition (max)")
+    assert parts and all(1 <= r[2] < 300 for r in parts)
+    errors = _rows(outcomes, "omni-pipeline", "Store errors and failed inserts per second")
+    assert {r[1] for r in errors} >= {"failed inserts"}
+
+
+def test_active_parts_panel_draws_the_insert_refusal_threshold() -> None:
+    panel = next(p for p in DOCUMENTS["omni-pipeline"]["panels"] if p["title"] == "Store active parts per partition (max)")
+    defaults = panel["fieldConfig"]["defaults"]
+    assert defaults["custom"]["thresholdsStyle"]["mode"] != "off"
+    assert [s["value"] for s in defaults["thresholds"]["steps"]] == [None, 300]

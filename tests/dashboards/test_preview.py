@@ -40,6 +40,15 @@ def test_one_self_contained_page_per_dashboard_with_every_panel(pages: list[Path
         assert (page.parent / "index.html").read_text().count('href="') == len(DASHBOARDS)
 
 
+def test_log_panel_is_drawn_as_a_table_of_the_stored_lines(pages: list[Path]) -> None:
+    text = next(p for p in pages if p.stem == "omni-logs").read_text()
+    figures = [m.group(1) for m in re.finditer(r"var f = (\{.*?\}); Plotly\.newPlot", text)]
+    logs = next(f for f in figures if '"text":"Logs"' in f)
+    assert '"type":"table"' in logs
+    assert '"timestamp","body","level","labels"' in logs
+    assert "exceeded quota: vms-quota" in logs  # the replayed FailedCreate event's message
+
+
 def test_preview_of_an_empty_store_says_what_to_do(tmp_path: Path) -> None:
     from exporters.clickhouse import SchemaOptions, apply_schema, connect
 

@@ -12,13 +12,13 @@ from dashboards import ALL, context_for, data_range, expand_query
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
 BLOCKS = re.findall(r"```sql\n(.*?)```", DOC.read_text(), flags=re.S)
-_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+)\b")
+_TABLE = re.compile(r"(?<![.\w`])(otel_metrics_\w+|otel_logs)\b")
 
 
 def test_the_cookbook_covers_what_operators_ask_for() -> None:
     text = DOC.read_text()
     for topic in ("Latest value per series", "across resets", "Increase over a window", "Histogram quantiles",
-                  "Summary quantiles", "Top-k", "variable queries"):
+                  "Summary quantiles", "Top-k", "variable queries", "otel_logs", "warning events"):
         assert topic in text, topic
     assert len(BLOCKS) >= 10
 
@@ -47,3 +47,14 @@ def test_cookbook_rate_is_positive_and_the_p99_lies_within_the_bounds(results: l
     assert all(r[2] >= 0 for r in rate) and any(r[2] > 0 for r in rate)
     p99 = next(rows for sql, rows in results if "p99_ms" in sql)
     assert all(0 < r[3] <= 3_600_000 for r in p99 if r[3] == r[3])
+
+
+def test_cookbook_warning_events_name_the_replayed_objects(results: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+    rows = next(rows for sql, rows in results if "k8s.event.reason" in sql and "GROUP BY reason" in sql)
+    assert {(r[0], r[1]) for r in rows} == {
+        ("FailedCreate", "vms/virtualmachineinstance/db-01"),
+        ("Degraded", "mayastor/diskpool/pool-on-node-2"),
+        ("OperationCompleted", "argocd/application/kubevirt"),
+    }
+    lines = next(rows for sql, rows in results if "Body AS body" in sql)
+    assert {r[2] for r in lines} == {"INFO", "WARN"} and len(lines) == 4

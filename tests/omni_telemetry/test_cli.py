@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dashboards import DASHBOARDS
 from exporters.clickhouse import MetricKind, SchemaOptions, connect, qualified
 from http_targets import Answer, closed_port, http_target
 from omni_telemetry.cli import app
@@ -137,7 +138,7 @@ def test_demo_command_stores_pool_metrics_and_prints_them(tmp_path):
     assert completed.stdout.count("Mayastor pools") == 1  # piped: the tables once, not once per cycle
     assert "cycle 3:" in completed.stdout
     assert "dashboard previews:" in completed.stdout  # offline pages of every dashboard from this store
-    assert len(list((tmp_path / ".omni" / "dashboards").glob("omni-*.html"))) == 6
+    assert len(list((tmp_path / ".omni" / "dashboards").glob("omni-*.html"))) == len(DASHBOARDS)
     for source in ("mayastor", "envoy", "kuma-api", "kubevirt"):  # all four platform sources reach the store
         assert source in completed.stdout
     client = connect(f"chdb://{tmp_path / 'demo'}")
