@@ -50,7 +50,7 @@ def test_health_http_status_follows_the_overall_status(store, fault, overall, co
     assert answer.status_code == code
     body = answer.json()
     assert body["status"] == overall
-    assert [c["name"] for c in body["components"]] == ["mayastor", "envoy", "kuma", "kubevirt", "pipeline"]
+    assert [c["name"] for c in body["components"]] == ["mayastor", "envoy", "kuma", "kubevirt", "argocd", "pipeline"]
     if overall == "critical":
         [reason] = [r for r in body["reasons"] if r["status"] == "critical"]
         assert reason["entity"] == "envoy/proxy/envoy-b" and reason["rule"] == "envoy.server_live"
@@ -93,7 +93,7 @@ def test_unknown_component_or_entity_is_404_listing_the_valid_names(store):
         component = httpx.get(f"{url}/health/nginx")
         entity = httpx.get(f"{url}/health/envoy/proxy/nope")
     assert component.status_code == 404
-    assert component.json()["valid"] == ["envoy", "kubevirt", "kuma", "mayastor", "pipeline"]
+    assert component.json()["valid"] == ["argocd", "envoy", "kubevirt", "kuma", "mayastor", "pipeline"]
     assert entity.status_code == 404 and entity.json()["valid"] == ["proxy/envoy-a"]
 
 
