@@ -27,6 +27,8 @@ def _healthy_platform(store: HealthStore) -> None:
                  {"mesh": "default", "name": "web-1", "service": "web", "zone": "z1"}, job="kuma-api")
     store.gauge_now("kubevirt_vmi_info", 1, {"name": "db-01", "namespace": "vms", "phase": "running"}, job="kubevirt")
     store.gauge_now("up", 1, job="envoy", instance="envoy-a")
+    store.gauge_now("argocd_app_info", 1, {"name": "kuma", "namespace": "argocd", "project": "platform",
+                                           "health_status": "Healthy", "sync_status": "Synced"}, job="argocd")
 
 
 @pytest.fixture
