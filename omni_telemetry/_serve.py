@@ -60,11 +60,16 @@ class BackgroundApi:
         self._thread.join(timeout=10)
 
 
-def start_background_api(settings: OmniSettings, *, scrape_interval_s: float | None = None) -> BackgroundApi:
-    """Serve on ``health_host:health_port``; when that port is taken, on a free one (the URL says which)."""
+def start_background_api(settings: OmniSettings, *, scrape_interval_s: float | None = None,
+                         dashboards_dir: Path | None = None) -> BackgroundApi:
+    """Serve on ``health_host:health_port``; when that port is taken, on a free one (the URL says which).
+    With ``dashboards_dir`` (the demo's previews) its pages are served under ``/dashboards/``; the
+    directory is created so the route answers 404 rather than failing until the pages exist."""
     config = health_config(settings, scrape_interval_s=scrape_interval_s)
     monitor = build_monitor(config)
-    app = create_app(monitor, critical_http_status=config.critical_http_status)
+    if dashboards_dir is not None:
+        dashboards_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(monitor, critical_http_status=config.critical_http_status, dashboards_dir=dashboards_dir)
     for port in dict.fromkeys((settings.health_port, 0)):
         server = uvicorn.Server(uvicorn.Config(app, host=settings.health_host, port=port, log_level="critical",
                                                access_log=False))

@@ -16,7 +16,7 @@ from exporters.clickhouse import MetricKind, engine_lock, qualified, qualified_l
 
 from .._wiring import build_demo, open_demo_store
 from ..settings import OmniSettings
-from ._previews import write_demo_previews
+from ._previews import PREVIEW_DIR, write_demo_previews
 from ._replay import ReplayScenario, ReplayServer
 from ._selftelemetry import SelfTelemetry
 from ._view import health_table, latest_pools, platform_rows, platform_table, pool_table
@@ -114,8 +114,10 @@ def run_demo(
     # health API: served from this process (the embedded store is single-process)
     from .._serve import start_background_api
 
-    api = start_background_api(settings, scrape_interval_s=interval_s)
+    api = start_background_api(settings, scrape_interval_s=interval_s, dashboards_dir=PREVIEW_DIR)
     console.print(f"health API: [bold]{api.url}/health[/bold] (also /health/<component>, /readyz, /metrics, /docs)")
+    # dashboard previews, served by the same API once written (at the end of the run)
+    console.print(f"dashboard previews: [bold]{api.url}/dashboards/[/bold] (written when the demo stops)")
 
     with ReplayServer(demo_scenarios(fill_s)) as server, ReplayServer([KubernetesEventsApiScenario()]) as events_api:
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
