@@ -37,7 +37,7 @@ def test_health_shows_the_argocd_story_the_store_and_events_while_the_demo_runs(
     runner.start()
     url = f"http://127.0.0.1:{port}"
     seen: dict[str, dict] = {}
-    while runner.is_alive() and not {"app", "pipeline", "events"} <= set(seen):
+    while runner.is_alive() and not {"app", "pipeline", "events", "dashboards"} <= set(seen):
         time.sleep(0.5)
         try:
             argocd = httpx.get(f"{url}/health/argocd", timeout=5)
@@ -53,14 +53,20 @@ def test_health_shows_the_argocd_story_the_store_and_events_while_the_demo_runs(
                 detail = httpx.get(f"{url}/health/argocd/application/argocd/kubevirt", timeout=5).json()
                 if detail["events"]:
                     seen["events"] = detail
+        index = httpx.get(f"{url}/dashboards/", timeout=5)
+        if index.status_code == 200 and "Dashboards" in index.text:
+            # the index links each dashboard page, and the pages are served too
+            page = index.text.split('href="', 1)[1].split('"', 1)[0]
+            seen["dashboards"] = {"page": httpx.get(f"{url}/dashboards/{page}", timeout=5).status_code}
         if pipeline.status_code == 200 and any(e["kind"] == "disk" for e in pipeline.json()["entities"]):
             seen["pipeline"] = pipeline.json()
     runner.join(120)
     assert "summary" in done, out.getvalue()[-3000:]
-    assert {"app", "pipeline", "events"} <= set(seen), (set(seen), out.getvalue()[-3000:])
+    assert {"app", "pipeline", "events", "dashboards"} <= set(seen), (set(seen), out.getvalue()[-3000:])
     assert seen["app"]["labels"]["project"] == "platform"
     events = seen["events"]["events"]
     assert events[0]["reason"] == "OperationCompleted" and events[0]["object"] == "Application/argocd/kubevirt"
     disks = [e for e in seen["pipeline"]["entities"] if e["kind"] == "disk"]
     assert all(e["status"] in ("ok", "degraded", "critical") for e in disks)
     assert f"{url}/dashboards/" in out.getvalue()
+    assert seen["dashboards"]["page"] == 200
