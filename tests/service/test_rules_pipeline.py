@@ -80,3 +80,20 @@ def test_a_readonly_replica_is_critical(store, readonly, expected):
     snapshot = store.evaluator().evaluate()
     assert entity(snapshot, "pipeline", "table/otel.otel_metrics_sum_local").status is expected
     assert snapshot.components["pipeline"].status is expected
+
+
+def test_the_stores_own_reading_of_this_chdb_store_is_judged(store):
+    from collectors.store import StoreStateReader
+
+    store.gauge_now("up", 1, job="envoy", instance="envoy-a")  # a part in otel_metrics_gauge to count
+    reading = StoreStateReader.from_client(store.client).read()
+    store.writer.write(reading.metrics_data)
+    disks = {p.attributes["disk"]: p.value for rm in reading.metrics_data.resource_metrics
+             for sm in rm.scope_metrics for m in sm.metrics if m.name == "omni_store_disk_free_bytes"
+             for p in m.data.data_points}
+    assert disks
+    snapshot = store.evaluator().evaluate()
+    for disk in disks:
+        judged = entity(snapshot, "pipeline", f"disk/{disk}")
+        assert judged.status in (Status.OK, Status.DEGRADED, Status.CRITICAL)
+    assert entity(snapshot, "pipeline", "table/otel.otel_metrics_gauge").status is Status.OK
