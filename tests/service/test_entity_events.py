@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from exporters.clickhouse import qualified_logs
-from service import create_app
-from service._events import EventQuery
+from service import EventQuery, create_app
 
 from api_server import served
 from health_store import HealthStore
