@@ -13,7 +13,8 @@ Targets on two shared cores: /health p99 < 50 ms, full evaluation < 250 ms.
 The day of data is generated inside ClickHouse (``INSERT ... SELECT`` from ``numbers()``)
 into the exact tables the writer fills, with the metric names and attributes the sources
 store: Mayastor pools and volumes, Envoy clusters and listeners (cumulative counters),
-Kuma dataplanes, KubeVirt VMs and VMIs, and ``up`` per target. Run
+Kuma dataplanes, KubeVirt VMs and VMIs, Argo CD applications and syncs, the store's own
+disks and parts, and ``up`` per target. Run
 ``python bench/health.py --help`` for the knobs.
 """
 
@@ -92,6 +93,20 @@ def families() -> list[Family]:
                "map('name', concat('vm-', toString(s)), 'namespace', 'vms', 'phase', 'running', 'node', concat('node-', toString(s % 20)))",
                "1"),
         Family(MetricKind.GAUGE, "pipeline", "up", 60, "map()", "1"),
+        Family(MetricKind.GAUGE, "argocd", "argocd_app_info", 50,
+               "map('name', concat('app-', toString(s)), 'namespace', 'argocd', 'project', 'platform', "
+               "'health_status', 'Healthy', 'sync_status', 'Synced', 'dest_server', 'https://kubernetes.default.svc', "
+               "'dest_namespace', concat('ns-', toString(s)))", "1"),
+        Family(MetricKind.SUM, "argocd", "argocd_app_sync_total", 100,
+               "map('name', concat('app-', toString(s % 50)), 'namespace', 'argocd', 'project', 'platform', "
+               "'dry_run', 'false', 'dest_server', 'https://kubernetes.default.svc', "
+               "'phase', ['Succeeded', 'Failed'][intDiv(s, 50) + 1])", "intDiv(p, [60, 600][intDiv(s, 50) + 1])"),
+        Family(MetricKind.GAUGE, "clickhouse", "omni_store_disk_free_bytes", 2,
+               "map('disk', ['default', 's3cache'][s + 1])", "4e11"),
+        Family(MetricKind.GAUGE, "clickhouse", "omni_store_disk_total_bytes", 2,
+               "map('disk', ['default', 's3cache'][s + 1])", "1e12"),
+        Family(MetricKind.GAUGE, "clickhouse", "omni_store_active_parts", 10,
+               "map('database', 'otel', 'table', concat('t', toString(s)))", "20 + p % 40"),
     ]
 
 

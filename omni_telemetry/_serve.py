@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
-from service import HealthConfig, HealthMonitor, build_monitor, create_app
+from service import EventQuery, HealthConfig, HealthMonitor, build_monitor, create_app
 
 from ._wiring import schema_options
 from .settings import OmniSettings
@@ -30,11 +30,15 @@ def health_config(settings: OmniSettings, *, scrape_interval_s: float | None = N
     )
 
 
+def _events(config: HealthConfig) -> EventQuery:
+    return EventQuery(window_s=config.events_window_s, limit=config.events_limit)
+
+
 def run_serve(settings: OmniSettings, log_level: str = "info") -> None:
     """Serve until interrupted (uvicorn handles SIGINT/SIGTERM)."""
     config = health_config(settings)
     monitor = build_monitor(config)
-    app = create_app(monitor, critical_http_status=config.critical_http_status)
+    app = create_app(monitor, critical_http_status=config.critical_http_status, events=_events(config))
     # keep-alive longer than uvicorn's 5 s: probers and dashboards poll on a fixed period
     uvicorn.run(app, host=settings.health_host, port=settings.health_port, log_level=log_level.lower(),
                 access_log=False, timeout_keep_alive=30)
@@ -60,11 +64,17 @@ class BackgroundApi:
         self._thread.join(timeout=10)
 
 
-def start_background_api(settings: OmniSettings, *, scrape_interval_s: float | None = None) -> BackgroundApi:
-    """Serve on ``health_host:health_port``; when that port is taken, on a free one (the URL says which)."""
+def start_background_api(settings: OmniSettings, *, scrape_interval_s: float | None = None,
+                         dashboards_dir: Path | None = None) -> BackgroundApi:
+    """Serve on ``health_host:health_port``; when that port is taken, on a free one (the URL says which).
+    With ``dashboards_dir`` (the demo's previews) its pages are served under ``/dashboards/``; the
+    directory is created so the route answers 404 rather than failing until the pages exist."""
     config = health_config(settings, scrape_interval_s=scrape_interval_s)
     monitor = build_monitor(config)
-    app = create_app(monitor, critical_http_status=config.critical_http_status)
+    if dashboards_dir is not None:
+        dashboards_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(monitor, critical_http_status=config.critical_http_status, events=_events(config),
+                     dashboards_dir=dashboards_dir)
     for port in dict.fromkeys((settings.health_port, 0)):
         server = uvicorn.Server(uvicorn.Config(app, host=settings.health_host, port=port, log_level="critical",
                                                access_log=False))

@@ -4,6 +4,7 @@ reasons, evaluated by SQL rules on the metric tables defined in :mod:`exporters.
 from ._app import HealthConfig, build_monitor, create_app
 from ._at import InvalidAt, parse_at
 from ._evaluate import ComponentState, Evaluator, Snapshot
+from ._events import EventQuery
 from ._monitor import HealthMonitor
 from ._rules import COMPONENTS, Rule, RuleSet, load_rules
 from ._selfmetrics import HealthMetrics
@@ -14,6 +15,7 @@ __all__ = [
     "COMPONENTS",
     "ComponentState",
     "Evaluator",
+    "EventQuery",
     "HealthConfig",
     "HealthMetrics",
     "HealthMonitor",

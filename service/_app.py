@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from omni_core.errors import ConfigError, OmniError, StorageError
@@ -18,6 +19,7 @@ from exporters.clickhouse import SchemaOptions
 
 from ._at import InvalidAt, parse_at
 from ._evaluate import Evaluator, Snapshot
+from ._events import EventQuery, involved_object, recent_events
 from ._model import (
     ComponentDetail,
     EntityDetail,
@@ -51,6 +53,9 @@ class HealthConfig:
     scrape_interval_s: float = 15.0
     staleness_intervals: float = 3.0
     critical_http_status: int = 503
+    #: how far back and how many Kubernetes warning events an entity detail shows
+    events_window_s: float = 3600.0
+    events_limit: int = 10
 
     def __post_init__(self) -> None:
         if self.eval_interval_s <= 0:
@@ -78,8 +83,14 @@ def build_monitor(config: HealthConfig, *, store: StoreReader | None = None, rul
                          metrics=metrics or HealthMetrics.create())
 
 
-def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, background: bool = True) -> FastAPI:
-    """The API over ``monitor``. With ``background`` the evaluation thread runs for the app's lifetime."""
+#: Entity ids the OpenAPI schema offers as examples (the demo has each of them).
+_ENTITY_EXAMPLES = ("pool/pool-a", "vm/vms/db-01", "application/argocd/kubevirt", "disk/default", "store/clickhouse")
+
+
+def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, background: bool = True,
+               events: EventQuery = EventQuery(), dashboards_dir: Path | None = None) -> FastAPI:
+    """The API over ``monitor``. With ``background`` the evaluation thread runs for the app's lifetime.
+    ``dashboards_dir``, when given, is served under ``/dashboards/`` (the demo's offline previews)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -96,13 +107,24 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
         version="1",
         description=(
             "What is broken, where, since when and why: health of Mayastor, Envoy/Contour, Kuma, KubeVirt/CDI "
-            "and the telemetry pipeline, evaluated from the otel_metrics_* tables. Statuses, best to worst: "
+            "Argo CD applications and the telemetry pipeline, evaluated from the otel_metrics_* tables. Statuses, best to worst: "
             "ok < unknown < degraded < critical; the worst wins."
         ),
         lifespan=lifespan,
     )
     metrics = monitor.metrics
     store = monitor.evaluator.store
+    # The component path parameter is documented as an enum of the enabled components (so generated
+    # requests reach real ones) but validated by the handlers, so an unknown name is a 404 listing them.
+    names = [c.name for c in monitor.evaluator.rules.enabled_components]
+    component_param = PathParam(
+        description="a component: " + ", ".join(names),
+        json_schema_extra={"enum": names, "examples": names[:3]},
+    )
+    entity_param = PathParam(
+        description="an entity id (kind/name) as listed by /health/{component}",
+        json_schema_extra={"examples": list(_ENTITY_EXAMPLES)},
+    )
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Any:
@@ -180,7 +202,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
 
     @app.get("/health/{component}", response_model=ComponentDetail, summary="Every entity of one component",
              responses={404: {"model": NotFoundAnswer}, **common})
-    def component_health(component: str, at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
+    def component_health(component: str = component_param, at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
         snapshot = snapshot_for(at)
         if isinstance(snapshot, JSONResponse):
             return snapshot
@@ -198,7 +220,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
     @app.get("/health/{component}/{entity:path}", response_model=EntityDetail,
              summary="One entity with the recent values behind its status",
              responses={404: {"model": NotFoundAnswer}, **common})
-    def entity_health(component: str, entity: str, at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
+    def entity_health(component: str = component_param, entity: str = entity_param, at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
         snapshot = snapshot_for(at)
         if isinstance(snapshot, JSONResponse):
             return snapshot
@@ -214,7 +236,9 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
                 detail=f"no entity {entity!r} in {component}; valid: {', '.join(valid[:50]) or 'none'}",
                 valid=valid).model_dump())
         return EntityDetail(**found.model_dump(), component=component, evaluated_at=snapshot.evaluated_at,
-                            at=snapshot.at, recent=state.recent.get(entity, []))
+                            at=snapshot.at, recent=state.recent.get(entity, []),
+                            events=recent_events(store, involved_object(component, found.kind, found.name),
+                                                 snapshot.at, events))
 
     @app.get("/livez", summary="The process answers")
     async def livez() -> dict[str, str]:
@@ -233,4 +257,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
     def own_metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    if dashboards_dir is not None:
+        # html=True answers /dashboards/ with the index page the preview renderer writes
+        app.mount("/dashboards", StaticFiles(directory=dashboards_dir, html=True, check_dir=False), name="dashboards")
     return app

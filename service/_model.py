@@ -13,6 +13,7 @@ __all__ = [
     "ComponentDetail",
     "ComponentHealth",
     "EntityDetail",
+    "EntityEvent",
     "EntityHealth",
     "HealthAnswer",
     "NotFoundAnswer",
@@ -54,11 +55,28 @@ class EntityHealth(BaseModel):
     newest_data: datetime | None = None
 
 
+class EntityEvent(BaseModel):
+    """A Kubernetes warning event about the entity, as stored in ``otel_logs``."""
+
+    time: datetime
+    severity: str = Field(description="SeverityText of the log record (WARN for a Warning event)")
+    reason: str = Field(description="the event's reason, e.g. FailedCreate")
+    message: str
+    reporter: str = Field(description="the reporting component (the record's service.name)")
+    object: str = Field(description="kind/namespace/name of the involved object")
+    count: int = Field(default=1, description="how often the event occurred (k8s.event.count)")
+
+
 class EntityDetail(EntityHealth):
     component: str
     evaluated_at: datetime
     at: datetime
     recent: list[RecentValue] = Field(default_factory=list, description="the latest values behind the status, newest first")
+    events: list[EntityEvent] = Field(
+        default_factory=list,
+        description="recent Kubernetes warning events about the entity from otel_logs, newest first "
+                    "(bounded; empty when there are none or no otel_logs table)",
+    )
 
 
 class RuleRun(BaseModel):

@@ -39,7 +39,7 @@ from ._status import Status
 __all__ = ["COMPONENTS", "ComponentRules", "Rule", "RuleSet", "StateRule", "Threshold", "load_rules"]
 
 #: The components every answer lists, in this order.
-COMPONENTS = ("mayastor", "envoy", "kuma", "kubevirt", "pipeline")
+COMPONENTS = ("mayastor", "envoy", "kuma", "kubevirt", "argocd", "pipeline")
 _FIELD = "health_rules_file"
 _PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _BUILTINS = {"gauge", "sum", "histogram", "summary", "at", "from", "window_s", "fresh_from"}

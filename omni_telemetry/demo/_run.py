@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from exporters.clickhouse import MetricKind, engine_lock, qualified, qualified_l
 
 from .._wiring import build_demo, open_demo_store
 from ..settings import OmniSettings
-from ._previews import write_demo_previews
+from ._previews import PREVIEW_DIR, write_demo_previews
 from ._replay import ReplayScenario, ReplayServer
 from ._selftelemetry import SelfTelemetry
 from ._view import health_table, latest_pools, platform_rows, platform_table, pool_table
@@ -110,8 +111,12 @@ def run_demo(
     # health API: served from this process (the embedded store is single-process)
     from .._serve import start_background_api
 
-    api = start_background_api(settings, scrape_interval_s=interval_s)
+    api = start_background_api(settings, scrape_interval_s=interval_s, dashboards_dir=PREVIEW_DIR)
     console.print(f"health API: [bold]{api.url}/health[/bold] (also /health/<component>, /readyz, /metrics, /docs)")
+    # dashboard previews, served by the same API: written once early (cycle 3, ~2 s in a thread,
+    # each query under the engine lock) so /dashboards/ answers while the demo runs, and again at the end
+    console.print(f"dashboard previews: [bold]{api.url}/dashboards/[/bold] (from cycle 3, refreshed at the end)")
+    early_previews: list[threading.Thread] = []
 
     with ReplayServer(demo_scenarios(fill_s)) as server, ReplayServer([KubernetesEventsApiScenario()]) as events_api:
         targets = [_target(s.url, s.scenario, settings) for s in server.served]
@@ -134,6 +139,11 @@ def run_demo(
                 rows = latest_pools(client, options)
                 platform = platform_rows(client, options)
             pools = max(pools, len(rows))
+            if cycles == 3 and not early_previews:
+                early = threading.Thread(target=write_demo_previews, args=(client, options.database, console),
+                                         name="early-previews", daemon=True)
+                early.start()
+                early_previews.append(early)
             view = Group(
                 pool_table(rows, f"Mayastor pools (latest stored values, cycle {cycles})"),
                 platform_table(platform),
@@ -193,6 +203,8 @@ def run_demo(
             f"SELECT ServiceName, SeverityText, count() FROM {qualified_logs(options)} GROUP BY 1, 2 ORDER BY 1, 2"
         ).result_rows
     console.print(_logs_table(logs))
+    for early in early_previews:
+        early.join()
     # Dashboards: the same panel SQL rendered offline from this store.
     preview_dir = write_demo_previews(client, options.database, console)
     if preview_dir is not None:

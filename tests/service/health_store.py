@@ -24,7 +24,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from omni_core.datamodel import FlaggedNumberDataPoint
-from exporters.clickhouse import ClickHouseWriter, SchemaOptions, apply_schema, connect
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+from exporters.clickhouse import ClickHouseLogWriter, ClickHouseWriter, SchemaOptions, apply_schema, connect
 from service import Evaluator, HealthMonitor, HealthMetrics, StoreReader, load_rules
 
 SCOPE = InstrumentationScope("tests.service", "0")
@@ -82,6 +86,25 @@ class HealthStore:
             data.append(FlaggedNumberDataPoint(dict(attributes or {}), start, ns(t), float(v)))
             previous = v
         self._write(Metric(name, "", "", Sum(data, AggregationTemporality.CUMULATIVE, True)), job, instance)
+
+    def event(self, seconds_ago: float, kind: str, name: str, namespace: str, reason: str, message: str, *,
+              warning: bool = True, reporter: str = "virtualmachine-controller", count: int = 1) -> None:
+        """A Kubernetes event stored as the kubernetes-events source stores it: an SDK log record
+        with the involved object as k8s.* resource attributes, written by the real log writer."""
+        captured = InMemoryLogRecordExporter()
+        resource = Resource({"service.name": reporter, "k8s.namespace.name": namespace,
+                             "k8s.object.kind": kind, "k8s.object.name": name})
+        provider = LoggerProvider(resource=resource)
+        provider.add_log_record_processor(SimpleLogRecordProcessor(captured))
+        provider.get_logger("tests.service").emit(
+            timestamp=ns(self.ago(seconds_ago)), observed_timestamp=ns(self.ago(seconds_ago)),
+            severity_number=SeverityNumber.WARN if warning else SeverityNumber.INFO,
+            severity_text="WARN" if warning else "INFO", body=message,
+            attributes={"k8s.event.reason": reason, "k8s.event.type": "Warning" if warning else "Normal",
+                        "k8s.event.count": count},
+        )
+        provider.shutdown()
+        ClickHouseLogWriter(self.client, self.options).write(captured.get_finished_logs())
 
     def evaluator(self, rules_file: Path | None = None, stale_after_s: float = 45.0) -> Evaluator:
         return Evaluator(StoreReader(lambda: connect(self.dsn), self.options, where=self.dsn), load_rules(rules_file),

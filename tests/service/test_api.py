@@ -27,6 +27,8 @@ def _healthy_platform(store: HealthStore) -> None:
                  {"mesh": "default", "name": "web-1", "service": "web", "zone": "z1"}, job="kuma-api")
     store.gauge_now("kubevirt_vmi_info", 1, {"name": "db-01", "namespace": "vms", "phase": "running"}, job="kubevirt")
     store.gauge_now("up", 1, job="envoy", instance="envoy-a")
+    store.gauge_now("argocd_app_info", 1, {"name": "kuma", "namespace": "argocd", "project": "platform",
+                                           "health_status": "Healthy", "sync_status": "Synced"}, job="argocd")
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def test_health_http_status_follows_the_overall_status(store, fault, overall, co
     assert answer.status_code == code
     body = answer.json()
     assert body["status"] == overall
-    assert [c["name"] for c in body["components"]] == ["mayastor", "envoy", "kuma", "kubevirt", "pipeline"]
+    assert [c["name"] for c in body["components"]] == ["mayastor", "envoy", "kuma", "kubevirt", "argocd", "pipeline"]
     if overall == "critical":
         [reason] = [r for r in body["reasons"] if r["status"] == "critical"]
         assert reason["entity"] == "envoy/proxy/envoy-b" and reason["rule"] == "envoy.server_live"
@@ -93,7 +95,7 @@ def test_unknown_component_or_entity_is_404_listing_the_valid_names(store):
         component = httpx.get(f"{url}/health/nginx")
         entity = httpx.get(f"{url}/health/envoy/proxy/nope")
     assert component.status_code == 404
-    assert component.json()["valid"] == ["envoy", "kubevirt", "kuma", "mayastor", "pipeline"]
+    assert component.json()["valid"] == ["argocd", "envoy", "kubevirt", "kuma", "mayastor", "pipeline"]
     assert entity.status_code == 404 and entity.json()["valid"] == ["proxy/envoy-a"]
 
 
