@@ -180,8 +180,8 @@ def run_demo(
                 process.events.stop(timeout_s=10)
             exporter.shutdown()
             self_telemetry.close()
-            # the last snapshot taken while the pipeline ran (evaluating now would only find stale data)
-            console.print(health_table(api.monitor.latest() or api.monitor.evaluate(), api.url))
+            if live is None and last_view is None:  # stopped before a cycle ended: the rollup alone
+                console.print(health_table(api.monitor.latest() or api.monitor.evaluate(), api.url))
             api.stop()
         if live is None and last_view is not None:
             console.print(last_view)
