@@ -7,21 +7,17 @@ using that registry; the ``sink`` label tells the queues apart.
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+
+from omni_core.selfmetrics import PerRegistry
 
 __all__ = ["ExporterMetrics", "metrics_asgi_app"]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-class ExporterMetrics:
+class ExporterMetrics(PerRegistry):
     """Counters and gauges of delivery. Get one with :meth:`for_registry`."""
-
-    _by_registry: "weakref.WeakKeyDictionary[CollectorRegistry, ExporterMetrics]" = weakref.WeakKeyDictionary()
-    _lock = threading.Lock()
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.batches_written = Counter(
@@ -56,17 +52,6 @@ class ExporterMetrics:
             "omni_exporter_insert_duration_seconds", "Time the sink took per delivery attempt.", ["sink", "outcome"],
             buckets=_LATENCY_BUCKETS, registry=registry,
         )
-
-    @classmethod
-    def for_registry(cls, registry: CollectorRegistry | None = None) -> ExporterMetrics:
-        """The metrics registered in ``registry`` (the global one by default), created on first use."""
-        registry = REGISTRY if registry is None else registry
-        with cls._lock:
-            metrics = cls._by_registry.get(registry)
-            if metrics is None:
-                metrics = cls(registry)
-                cls._by_registry[registry] = metrics
-            return metrics
 
 
 def metrics_asgi_app(registry: CollectorRegistry | None = None):  # noqa: ANN201 - an ASGI callable

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
+from prometheus_client import CollectorRegistry, Counter
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from omni_core.selfmetrics import PerRegistry
 
 __all__ = ["ReceiverMetrics"]
 
 
-class ReceiverMetrics:
+class ReceiverMetrics(PerRegistry):
     """Counters of OTLP requests, points and log records. One per registry: get it with :meth:`for_registry`."""
-
-    _by_registry: "weakref.WeakKeyDictionary[CollectorRegistry, ReceiverMetrics]" = weakref.WeakKeyDictionary()
-    _lock = threading.Lock()
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
@@ -26,13 +22,3 @@ class ReceiverMetrics:
         self.log_records = Counter(
             "omni_ingest_log_records", "Log records received over OTLP, by outcome.", ["outcome"], registry=registry
         )
-
-    @classmethod
-    def for_registry(cls, registry: CollectorRegistry | None = None) -> ReceiverMetrics:
-        registry = REGISTRY if registry is None else registry
-        with cls._lock:
-            metrics = cls._by_registry.get(registry)
-            if metrics is None:
-                metrics = cls(registry)
-                cls._by_registry[registry] = metrics
-            return metrics
