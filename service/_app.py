@@ -18,6 +18,7 @@ from omni_core.errors import ConfigError, OmniError, StorageError
 from exporters.clickhouse import SchemaOptions
 
 from ._at import InvalidAt, parse_at
+from ._encoded import EncodedAnswer
 from ._evaluate import Evaluator, Snapshot
 from ._events import EventQuery, involved_object, recent_events
 from ._model import (
@@ -30,7 +31,7 @@ from ._model import (
 )
 from ._monitor import HealthMonitor
 from ._rules import RuleSet, load_rules
-from ._selfmetrics import HealthMetrics
+from ._selfmetrics import HealthMetrics, RequestCounter
 from ._status import Status, worst
 from ._store import StoreReader
 
@@ -126,12 +127,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
         json_schema_extra={"examples": list(_ENTITY_EXAMPLES)},
     )
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(route=getattr(route, "path", "unmatched"), code=str(response.status_code)).inc()
-        return response
+    app.add_middleware(RequestCounter, counter=metrics.requests)
 
     @app.exception_handler(StorageError)
     async def storage_error(_: Request, exc: StorageError) -> JSONResponse:
@@ -156,49 +152,53 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
     def age_of(snapshot: Snapshot) -> float:
         return max(0.0, (datetime.now(timezone.utc) - snapshot.evaluated_at).total_seconds())
 
-    def too_old(snapshot: Snapshot, at: str | None) -> Reason | None:
-        age = age_of(snapshot)
+    def too_old(age: float, at: str | None) -> Reason | None:
         if at is None and age > monitor.max_age_s:
             return Reason(rule="service.snapshot_age", status=Status.UNKNOWN,
                           message=f"the latest evaluation is {age:.0f}s old (bound {monitor.max_age_s:g}s): "
                                   "evaluations are stuck or failing; see omni_health_evaluation_errors_total")
         return None
 
+    def encode(snapshot: Snapshot, stale: Reason | None) -> EncodedAnswer:
+        status = worst([snapshot.status, Status.UNKNOWN]) if stale else snapshot.status
+        answer = HealthAnswer(
+            status=status,
+            summary=(f"{status.value}: {stale.message}; last evaluation said {snapshot.summary}"
+                     if stale else snapshot.summary),
+            evaluated_at=snapshot.evaluated_at, at=snapshot.at, age_s=0.0,
+            components=[c.rollup() for c in snapshot.components.values()],
+            reasons=([stale] if stale else []) + snapshot.reasons,
+        )
+        return EncodedAnswer.of(answer, critical_http_status if status is Status.CRITICAL else 200)
+
     common = {422: {"description": "`at` is in the future or cannot be parsed"}}
 
     # /health is what probers and refresh bursts hit: answered on the event loop from the latest
-    # snapshot, its body built once per snapshot; only ?at= goes to a worker thread to evaluate.
-    rendered: dict[str, Any] = {}
+    # snapshot, its body encoded once per snapshot (and again once when it turns stale) with only
+    # age_s written per request; only ?at= goes to a worker thread to evaluate.
+    latest_encoded: list[tuple[Snapshot, bool, EncodedAnswer]] = []
 
-    def render(snapshot: Snapshot, stale: Reason | None, age_s: float, *, latest: bool) -> tuple[int, dict[str, Any]]:
-        key = (id(snapshot), stale is not None)
-        if not latest or rendered.get("key") != key:
-            status = worst([snapshot.status, Status.UNKNOWN]) if stale else snapshot.status
-            answer = HealthAnswer(
-                status=status,
-                summary=(f"{status.value}: {stale.message}; last evaluation said {snapshot.summary}"
-                         if stale else snapshot.summary),
-                evaluated_at=snapshot.evaluated_at, at=snapshot.at, age_s=0.0,
-                components=[c.rollup() for c in snapshot.components.values()],
-                reasons=([stale] if stale else []) + snapshot.reasons,
-            )
-            code = critical_http_status if status is Status.CRITICAL else 200
-            if not latest:
-                return code, {**answer.model_dump(mode="json"), "age_s": round(age_s, 3)}
-            rendered.update(key=key, code=code, body=answer.model_dump(mode="json"), snapshot=snapshot)
-        return rendered["code"], {**rendered["body"], "age_s": round(age_s, 3)}
+    def encode_latest(snapshot: Snapshot, stale: Reason | None) -> EncodedAnswer:
+        if latest_encoded:
+            cached_snapshot, cached_stale, encoded = latest_encoded[0]
+            if cached_snapshot is snapshot and cached_stale == (stale is not None):
+                return encoded
+        encoded = encode(snapshot, stale)
+        latest_encoded[:] = [(snapshot, stale is not None, encoded)]
+        return encoded
 
     @app.get("/health", response_model=HealthAnswer, summary="Overall health and one entry per component",
              responses={503: {"model": HealthAnswer, "description": "overall critical (configurable)"}, **common})
     async def health(at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
-        if at is None and monitor.latest() is not None:
-            snapshot: Snapshot | JSONResponse = monitor.latest()  # type: ignore[assignment]
-        else:
+        snapshot: Snapshot | JSONResponse | None = monitor.latest() if at is None else None
+        if snapshot is None:
             snapshot = await run_in_threadpool(snapshot_for, at)
         if isinstance(snapshot, JSONResponse):
             return snapshot
-        code, body = render(snapshot, too_old(snapshot, at), age_of(snapshot), latest=at is None)
-        return JSONResponse(status_code=code, content=body)
+        age = age_of(snapshot)
+        stale = too_old(age, at)
+        encoded = encode_latest(snapshot, stale) if at is None else encode(snapshot, stale)
+        return encoded.response(age)
 
     @app.get("/health/{component}", response_model=ComponentDetail, summary="Every entity of one component",
              responses={404: {"model": NotFoundAnswer}, **common})
