@@ -6,7 +6,8 @@
 * ``at_evaluation``    one on-demand ``?at=`` evaluation 12 hours in the past;
 * ``/health``          p50/p99 latency under 50 concurrent clients against ``omni-telemetry
   serve`` (its own process, background evaluation running), next to ``/livez`` under the
-  same load as the reference for the HTTP stack alone.
+  same load as the reference for the HTTP stack alone. The load comes from wrk when it is
+  installed, else hey, else Python httpx (see ``_load.py``); the line says which.
 
 Targets on two shared cores: /health p99 < 50 ms, full evaluation < 250 ms.
 
@@ -21,7 +22,6 @@ disks and parts, and ``up`` per target. Run
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import statistics
@@ -37,6 +37,8 @@ import httpx
 
 from exporters.clickhouse import MetricKind, SchemaOptions, apply_schema, close_embedded_engines, connect, qualified
 from service import Evaluator, StoreReader, load_rules
+
+from _load import measure
 
 
 @dataclass(frozen=True)
@@ -148,41 +150,13 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
-async def hammer(url: str, clients: int, requests_per_client: int) -> tuple[list[float], int]:
-    """Latencies of successful requests, and how many requests failed at the transport level."""
-    latencies: list[float] = []
-    failures = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-
-        async def client() -> None:
-            nonlocal failures
-            for _ in range(requests_per_client):
-                started = time.perf_counter()
-                try:
-                    answer = await http.get(url)
-                except httpx.TransportError:
-                    failures += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-                if answer.status_code not in (200, 503):
-                    raise RuntimeError(f"{url} answered {answer.status_code}: {answer.text[:200]}")
-
-        await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies, failures
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=float, default=24.0, help="hours of data per series (default 24)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between samples (default 15)")
     parser.add_argument("--clients", type=int, default=50, help="concurrent /health clients (default 50)")
-    parser.add_argument("--requests", type=int, default=40, help="requests per client (default 40)")
+    parser.add_argument("--requests", type=int, default=40, help="requests per client with httpx (default 40)")
+    parser.add_argument("--load-s", type=float, default=10.0, help="seconds of load per endpoint with wrk or hey (default 10)")
     parser.add_argument("--port", type=int, default=18081, help="port for the served API on 127.0.0.1")
     parser.add_argument("--generation", choices=("classic", "v2"), default="classic",
                         help="table layout (v2 sorts by hour within a metric, so time filters prune)")
@@ -240,18 +214,14 @@ def main() -> None:
                 time.sleep(0.1)
             else:
                 raise RuntimeError("the served API did not answer /health")
-            livez, livez_failed = asyncio.run(hammer(f"{base}/livez", args.clients, args.requests))
-            health, health_failed = asyncio.run(hammer(f"{base}/health", args.clients, args.requests))
+            livez, health = (measure(f"{base}{path}", args.clients, duration_s=args.load_s,
+                                     requests_per_client=args.requests) for path in ("/livez", "/health"))
         finally:
             server.terminate()
             server.wait(timeout=30)
-        h50, h99 = 1000 * pct(health, 0.5), 1000 * pct(health, 0.99)
-        l50, l99 = 1000 * pct(livez, 0.5), 1000 * pct(livez, 0.99)
-        print(f"/livez          p50 {l50:6.1f} ms  p99 {l99:6.1f} ms  ({len(livez):,} requests, {args.clients} clients, "
-              f"{livez_failed} transport errors; reference)")
-        print(f"/health         p50 {h50:6.1f} ms  p99 {h99:6.1f} ms  ({len(health):,} requests, {args.clients} clients, "
-              f"{health_failed} transport errors); "
-              f"p99 {h99 / l99:.1f}x /livez; target p99 < 50 ms")
+        print(f"/livez          p50 {livez.ms(0.5):6.1f} ms  p99 {livez.ms(0.99):6.1f} ms  ({livez.describe()}; reference)")
+        print(f"/health         p50 {health.ms(0.5):6.1f} ms  p99 {health.ms(0.99):6.1f} ms  ({health.describe()}); "
+              f"p99 {health.ms(0.99) / livez.ms(0.99):.1f}x /livez; target p99 < 50 ms")
     finally:
         close_embedded_engines()
         shutil.rmtree(workdir, ignore_errors=True)
