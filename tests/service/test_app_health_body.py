@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from hypothesis import given, settings, strategies as st
+from starlette.responses import Response
 
 from service import Status, create_app
 from service._encoded import EncodedAnswer
@@ -131,3 +133,20 @@ def test_a_snapshot_turning_stale_changes_the_body_and_stays_valid(store):
     # ?at= answers the evaluation it asked for, never the stale-snapshot reason
     assert past.json()["status"] == "ok"
     assert all(r["rule"] != "service.snapshot_age" for r in past.json()["reasons"])
+
+
+@pytest.mark.parametrize("components", [1, 400])  # a small body, and one far above the size sent in two parts
+def test_served_encoded_answer_arrives_whole_with_its_length(components):
+    answer = _answer("größe ✓ " * 20, 'a "quoted" message ' * 10, components=components)
+    app = FastAPI()
+
+    @app.get("/answer")
+    async def serve_answer() -> Response:
+        return EncodedAnswer.of(answer, 503).response(7.25)
+
+    with served(app) as url:
+        got = httpx.get(f"{url}/answer")
+    assert got.status_code == 503 and got.headers["content-type"] == "application/json"
+    assert int(got.headers["content-length"]) == len(got.content)
+    assert got.json() == answer.model_copy(update={"age_s": 7.25}).model_dump(mode="json")
+    assert (len(got.content) > 100_000) == (components == 400)
