@@ -1,14 +1,24 @@
 """Health API benchmark: one day of 2,000 series at 15 s in chDB, then
 
-* ``full_evaluation``  the time of one evaluation of every shipped rule at "now" (median of
-  several), next to ``reference_scan``: one plain aggregate over the same rows
-  (count and newest time per metric name in the rules' window), measured in the same run;
-* ``at_evaluation``    one on-demand ``?at=`` evaluation 12 hours in the past;
+* for BOTH table generations (``classic``: sorted by the attribute map, so every granule of
+  a metric holds some series' newest rows; ``v2``: hour-bucketed, so a time filter prunes),
+  each loaded with the same day:
+
+  - ``reference_scan``   one plain aggregate over the rules' rows (count and newest time per
+    metric name in the 15-minute window), no attribute maps;
+  - ``decode_floor``     one read of the attribute maps of every sample the rules look at in
+    that window (each metric read once); any latest-value query on the layout pays this;
+  - ``full_evaluation``  one evaluation of every shipped rule at "now" (median of several),
+    wall time and the CPU time this process spent (chDB runs in-process), and its ratio
+    to the floor;
+  - ``at_evaluation``    one on-demand ``?at=`` evaluation 12 hours in the past;
+
 * ``/health``          p50/p99 latency under 50 concurrent clients against ``omni-telemetry
   serve`` (its own process, background evaluation running), next to ``/livez`` under the
   same load as the reference for the HTTP stack alone.
 
-Targets on two shared cores: /health p99 < 50 ms, full evaluation < 250 ms.
+Targets on two shared cores: /health p99 < 50 ms, full evaluation < 250 ms. The HTTP part
+serves the generation named by ``--generation``.
 
 The day of data is generated inside ClickHouse (``INSERT ... SELECT`` from ``numbers()``)
 into the exact tables the writer fills, with the metric names and attributes the sources
@@ -148,6 +158,72 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
+def timed_cpu(fn, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and process CPU seconds of each call (chDB's threads run in this process, so the CPU
+    time is the engine's work too, and it varies less than wall time on a shared machine)."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus
+
+
+def load_generation(dsn: str, options: SchemaOptions, points: int, interval_s: float) -> datetime:
+    """Create ``options``' tables and load the day into them; returns the newest sample time."""
+    client = connect(dsn)
+    apply_schema(client, options)
+    series = sum(f.series for f in families())
+    end = datetime.now(timezone.utc).replace(microsecond=0)
+    started = time.perf_counter()
+    rows = load_day(client, options, points, interval_s, end)
+    # the load takes a while: add the points that would have arrived meanwhile, so "now" is fresh
+    caught_up = datetime.now(timezone.utc).replace(microsecond=0)
+    missing = int((caught_up - end).total_seconds() // interval_s)
+    if missing:
+        rows += load_day(client, options, missing, interval_s, caught_up)
+        end = caught_up
+    print(f"load {options.generation:8s}{series:,} series x {points:,} points = {rows:,} rows "
+          f"in {time.perf_counter() - started:.1f}s")
+    return end
+
+
+def measure_evaluation(dsn: str, options: SchemaOptions, end: datetime, interval_s: float, hours: float) -> None:
+    """Print the evaluation figures of one generation, each next to references from the same run."""
+    client = connect(dsn)
+    generation = options.generation
+    evaluator = Evaluator(StoreReader(lambda: connect(dsn), options, where=dsn), load_rules(),
+                          stale_after_s=3 * interval_s)
+    snapshot = evaluator.evaluate()  # warm-up, and a check that the data is what the rules read
+    entities = sum(len(c.entities) for c in snapshot.components.values())
+    print(f"{generation:8s}snapshot        overall {snapshot.status.value}, {entities:,} entities, "
+          f"rule errors {snapshot.rule_errors}")
+    window = "TimeUnix > now() - INTERVAL 900 SECOND AND TimeUnix <= now()"
+    gauge = qualified(options, MetricKind.GAUGE)
+    reference, _ = timed_cpu(lambda: client.query(
+        f"SELECT MetricName, count(), max(TimeUnix) FROM {gauge} WHERE Flags = 0 AND {window} "
+        "GROUP BY MetricName").result_rows, 7)
+    reads = []
+    for kind in (MetricKind.GAUGE, MetricKind.SUM):
+        names = ", ".join(f"'{f.name}'" for f in families() if f.table is kind)
+        reads.append(f"(SELECT sum(length(Attributes)) FROM {qualified(options, kind)} "
+                     f"WHERE MetricName IN ({names}) AND Flags = 0 AND {window})")
+    floor, floor_cpu = timed_cpu(lambda: client.query(f"SELECT {' + '.join(reads)}").result_rows, 7)
+    full, full_cpu = timed_cpu(evaluator.evaluate, 7)
+    past = end - timedelta(hours=min(12.0, hours / 2))
+    at, at_cpu = timed_cpu(lambda: evaluator.evaluate(past), 5)
+    ms = lambda values: 1000 * statistics.median(values)  # noqa: E731
+    ref_ms, floor_ms, full_ms, at_ms = ms(reference), ms(floor), ms(full), ms(at)
+    print(f"{generation:8s}reference_scan  {ref_ms:7.1f} ms  (one plain aggregate over the rules' 15-minute window)")
+    print(f"{generation:8s}decode_floor    {floor_ms:7.1f} ms  cpu {ms(floor_cpu):7.1f} ms  "
+          "(the attribute maps of every sample in that window, each metric read once)")
+    print(f"{generation:8s}full_evaluation {full_ms:7.1f} ms  cpu {ms(full_cpu):7.1f} ms  median of {len(full)}; "
+          f"{full_ms / floor_ms:.1f}x decode floor, {full_ms / ref_ms:.1f}x reference; target < 250 ms")
+    print(f"{generation:8s}at_evaluation   {at_ms:7.1f} ms  cpu {ms(at_cpu):7.1f} ms  median of {len(at)} "
+          f"(12 h in the past); {at_ms / floor_ms:.1f}x decode floor")
+
+
 async def hammer(url: str, clients: int, requests_per_client: int) -> tuple[list[float], int]:
     """Latencies of successful requests, and how many requests failed at the transport level."""
     latencies: list[float] = []
@@ -192,36 +268,13 @@ def main() -> None:
     dsn = f"chdb://{workdir / 'store'}"
     options = SchemaOptions(generation=args.generation)
     try:
-        client = connect(dsn)
-        apply_schema(client, options)
         points = int(args.hours * 3600 / args.interval)
-        series = sum(f.series for f in families())
-        end = datetime.now(timezone.utc).replace(microsecond=0)
-        started = time.perf_counter()
-        rows = load_day(client, options, points, args.interval, end)
-        # the load takes a while: add the points that would have arrived meanwhile, so "now" is fresh
-        caught_up = datetime.now(timezone.utc).replace(microsecond=0)
-        missing = int((caught_up - end).total_seconds() // args.interval)
-        if missing:
-            rows += load_day(client, options, missing, args.interval, caught_up)
-        print(f"load            {series:,} series x {points:,} points = {rows:,} rows in {time.perf_counter() - started:.1f}s")
-
-        evaluator = Evaluator(StoreReader(lambda: connect(dsn), options, where=dsn), load_rules(),
-                              stale_after_s=3 * args.interval)
-        snapshot = evaluator.evaluate()  # warm-up, and a check that the data is what the rules read
-        entities = sum(len(c.entities) for c in snapshot.components.values())
-        print(f"snapshot        overall {snapshot.status.value}, {entities:,} entities, rule errors {snapshot.rule_errors}")
-        gauge = qualified(options, MetricKind.GAUGE)
-        reference = timed(lambda: client.query(
-            f"SELECT MetricName, count(), max(TimeUnix) FROM {gauge} WHERE Flags = 0 "
-            "AND TimeUnix > now() - INTERVAL 900 SECOND GROUP BY MetricName").result_rows, 7)
-        full = timed(evaluator.evaluate, 7)
-        past = end - timedelta(hours=min(12.0, args.hours / 2))
-        at = timed(lambda: evaluator.evaluate(past), 5)
-        full_ms, at_ms, ref_ms = (1000 * statistics.median(x) for x in (full, at, reference))
-        print(f"reference_scan  {ref_ms:7.1f} ms  (one plain aggregate over the rules' 15-minute window)")
-        print(f"full_evaluation {full_ms:7.1f} ms  median of {len(full)}; {full_ms / ref_ms:.1f}x reference; target < 250 ms")
-        print(f"at_evaluation   {at_ms:7.1f} ms  median of {len(at)} (12 h in the past); {at_ms / ref_ms:.1f}x reference")
+        # the served generation lives in the default database, the other one beside it
+        other = "v2" if args.generation == "classic" else "classic"
+        generations = [options, SchemaOptions(database=f"otel_{other}", generation=other)]
+        ends = {o.generation: load_generation(dsn, o, points, args.interval) for o in generations}
+        for o in sorted(generations, key=lambda o: o.generation):
+            measure_evaluation(dsn, o, ends[o.generation], args.interval, args.hours)
         close_embedded_engines()
 
         server = subprocess.Popen(

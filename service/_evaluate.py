@@ -232,14 +232,15 @@ SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name, CAST
 FROM ({self._inner(rule, at)})"""
 
     def _samples_sql(self, rules: list[Rule], at: datetime) -> str:
-        # Each branch types its columns alike, so the union needs no conversions; the level is
-        # computed on the rule's own columns before they are typed.
+        # Each branch types its columns alike, so the union needs no conversions. The level
+        # expression reads the typed ``value`` and ``state`` (aliases win over the rule's own
+        # columns), which compare exactly like the rule's: NULL became nan or '', both "ok".
         branches = "\n    UNION ALL\n".join(f"""
     SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name,
            CAST(labels AS Map(String, String)) AS labels, toDateTime64(t, 9) AS t,
            toFloat64(ifNull(value, nan)) AS value, toString(ifNull(state, '')) AS state,
-           toString(ifNull(detail, '')) AS detail, toString(__level) AS level
-    FROM (SELECT *, {rule.level_sql()} AS __level FROM ({self._inner(rule, at)}))""" for rule in rules)
+           toString(ifNull(detail, '')) AS detail, toString({rule.level_sql()}) AS level
+    FROM ({self._inner(rule, at)})""" for rule in rules)
         return f"""
 SELECT rule, kind, name, latest_labels, latest_value, latest_state, latest_detail, seen,
        arrayMin(arrayFilter(x -> x > arrayMax(arrayMap((x, l) -> if(l != current_level, x, toDateTime64(0, 9)), times, levels)),
