@@ -271,12 +271,12 @@ def main() -> None:
     options = SchemaOptions(generation=args.generation)
     try:
         points = int(args.hours * 3600 / args.interval)
-        # the served generation lives in the default database, the other one beside it
+        # the served generation lives in the default database, the other one beside it; each is
+        # measured right after its load, while its newest samples are fresh, the served one last
         other = "v2" if args.generation == "classic" else "classic"
-        generations = [options, SchemaOptions(database=f"otel_{other}", generation=other)]
-        ends = {o.generation: load_generation(dsn, o, points, args.interval) for o in generations}
-        for o in sorted(generations, key=lambda o: o.generation):
-            measure_evaluation(dsn, o, ends[o.generation], args.interval, args.hours)
+        for generation in (SchemaOptions(database=f"otel_{other}", generation=other), options):
+            end = load_generation(dsn, generation, points, args.interval)
+            measure_evaluation(dsn, generation, end, args.interval, args.hours)
         close_embedded_engines()
 
         server = subprocess.Popen(
