@@ -120,9 +120,11 @@ def families() -> list[Family]:
     ]
 
 
-def load_day(client, options: SchemaOptions, points: int, interval_s: float, end: datetime) -> int:
-    """Insert ``points`` samples per series, the last one at ``end``; returns the rows inserted."""
-    start_ns = int((end - timedelta(seconds=interval_s * (points - 1))).timestamp()) * 1_000_000_000
+def load_day(client, options: SchemaOptions, points: int, interval_s: float, end: datetime, first: int = 0) -> int:
+    """Insert points ``first`` .. ``first + points - 1`` of every series, the last one at ``end``
+    (a later call with ``first`` set continues the same series: counters keep counting);
+    returns the rows inserted."""
+    start_ns = int((end - timedelta(seconds=interval_s * (first + points - 1))).timestamp()) * 1_000_000_000
     step_ns = int(interval_s * 1e9)
     rows = 0
     for family in families():
@@ -142,7 +144,7 @@ def load_day(client, options: SchemaOptions, points: int, interval_s: float, end
                        map('service.name', '{family.job}', 'service.instance.id', {instance}) AS resource
                 FROM numbers({family.series})
             )
-            ARRAY JOIN range({points}) AS p
+            ARRAY JOIN range({first}, {first + points}) AS p
             """
         )
         rows += family.series * points
@@ -171,21 +173,28 @@ def timed_cpu(fn, repeat: int) -> tuple[list[float], list[float]]:
 
 
 def load_generation(dsn: str, options: SchemaOptions, points: int, interval_s: float) -> datetime:
-    """Create ``options``' tables and load the day into them; returns the newest sample time."""
+    """Create ``options``' tables, load the day, let the background merges settle (as in a store
+    that has been running), then add the points that fell due meanwhile, so "now" is fresh;
+    returns the newest sample time."""
     client = connect(dsn)
     apply_schema(client, options)
     series = sum(f.series for f in families())
     end = datetime.now(timezone.utc).replace(microsecond=0)
     started = time.perf_counter()
     rows = load_day(client, options, points, interval_s, end)
-    # the load takes a while: add the points that would have arrived meanwhile, so "now" is fresh
-    caught_up = datetime.now(timezone.utc).replace(microsecond=0)
-    missing = int((caught_up - end).total_seconds() // interval_s)
+    loaded = time.perf_counter() - started
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and client.query(
+            f"SELECT count() FROM system.merges WHERE database = '{options.database}'").result_rows[0][0]:
+        time.sleep(1)
+    missing = int((datetime.now(timezone.utc) - end).total_seconds() // interval_s)
     if missing:
-        rows += load_day(client, options, missing, interval_s, caught_up)
-        end = caught_up
-    print(f"load {options.generation:8s}{series:,} series x {points:,} points = {rows:,} rows "
-          f"in {time.perf_counter() - started:.1f}s")
+        end += timedelta(seconds=missing * interval_s)
+        rows += load_day(client, options, missing, interval_s, end, first=points)
+    parts = client.query(f"SELECT count() FROM system.parts WHERE active AND database = '{options.database}' "
+                         "AND (table LIKE '%metrics_gauge' OR table LIKE '%metrics_sum')").result_rows[0][0]
+    print(f"load {options.generation:8s}{series:,} series x {points:,} points = {rows:,} rows in {loaded:.1f}s, "
+          f"{parts} active parts in the gauge and sum tables")
     return end
 
 
