@@ -1,15 +1,25 @@
 """Health API benchmark: one day of 2,000 series at 15 s in chDB, then
 
-* ``full_evaluation``  the time of one evaluation of every shipped rule at "now" (median of
-  several), next to ``reference_scan``: one plain aggregate over the same rows
-  (count and newest time per metric name in the rules' window), measured in the same run;
-* ``at_evaluation``    one on-demand ``?at=`` evaluation 12 hours in the past;
+* for BOTH table generations (``classic``: sorted by the attribute map, so every granule of
+  a metric holds some series' newest rows; ``v2``: hour-bucketed, so a time filter prunes),
+  each loaded with the same day:
+
+  - ``reference_scan``   one plain aggregate over the rules' rows (count and newest time per
+    metric name in the 15-minute window), no attribute maps;
+  - ``decode_floor``     one read of the attribute maps of every sample the rules look at in
+    that window (each metric read once); any latest-value query on the layout pays this;
+  - ``full_evaluation``  one evaluation of every shipped rule at "now" (median of several),
+    wall time and the CPU time this process spent (chDB runs in-process), and its ratio
+    to the floor;
+  - ``at_evaluation``    one on-demand ``?at=`` evaluation 12 hours in the past;
+
 * ``/health``          p50/p99 latency under 50 concurrent clients against ``omni-telemetry
   serve`` (its own process, background evaluation running), next to ``/livez`` under the
   same load as the reference for the HTTP stack alone. The load comes from wrk when it is
   installed, else hey, else Python httpx (see ``_load.py``); the line says which.
 
-Targets on two shared cores: /health p99 < 50 ms, full evaluation < 250 ms.
+Targets on two shared cores: /health p99 < 50 ms, full evaluation < 250 ms. The HTTP part
+serves the generation named by ``--generation``.
 
 The day of data is generated inside ClickHouse (``INSERT ... SELECT`` from ``numbers()``)
 into the exact tables the writer fills, with the metric names and attributes the sources
@@ -113,9 +123,11 @@ def families() -> list[Family]:
     ]
 
 
-def load_day(client, options: SchemaOptions, points: int, interval_s: float, end: datetime) -> int:
-    """Insert ``points`` samples per series, the last one at ``end``; returns the rows inserted."""
-    start_ns = int((end - timedelta(seconds=interval_s * (points - 1))).timestamp()) * 1_000_000_000
+def load_day(client, options: SchemaOptions, points: int, interval_s: float, end: datetime, first: int = 0) -> int:
+    """Insert points ``first`` .. ``first + points - 1`` of every series, the last one at ``end``
+    (a later call with ``first`` set continues the same series: counters keep counting);
+    returns the rows inserted."""
+    start_ns = int((end - timedelta(seconds=interval_s * (first + points - 1))).timestamp()) * 1_000_000_000
     step_ns = int(interval_s * 1e9)
     rows = 0
     for family in families():
@@ -135,7 +147,7 @@ def load_day(client, options: SchemaOptions, points: int, interval_s: float, end
                        map('service.name', '{family.job}', 'service.instance.id', {instance}) AS resource
                 FROM numbers({family.series})
             )
-            ARRAY JOIN range({points}) AS p
+            ARRAY JOIN range({first}, {first + points}) AS p
             """
         )
         rows += family.series * points
@@ -151,14 +163,95 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
-def top_up(dsn: str, options: SchemaOptions, interval_s: float) -> int:
-    """Add the points that would have arrived since the newest one, so the data is fresh again
-    (a platform whose data went stale answers /health with every entity unknown: a megabyte)."""
+def timed_cpu(fn, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and process CPU seconds of each call (chDB's threads run in this process, so the CPU
+    time is the engine's work too, and it varies less than wall time on a shared machine)."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus
+
+
+def load_generation(dsn: str, options: SchemaOptions, points: int, interval_s: float) -> datetime:
+    """Create ``options``' tables, load the day, let the background merges settle (as in a store
+    that has been running), then add the points that fell due meanwhile, so "now" is fresh;
+    returns the newest sample time."""
     client = connect(dsn)
-    newest = client.query(f"SELECT max(TimeUnix) FROM {qualified(options, MetricKind.GAUGE)}").result_rows[0][0]
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    missing = int((now - newest.replace(tzinfo=timezone.utc)).total_seconds() // interval_s)
-    rows = load_day(client, options, missing, interval_s, now) if missing > 0 else 0
+    apply_schema(client, options)
+    series = sum(f.series for f in families())
+    end = datetime.now(timezone.utc).replace(microsecond=0)
+    started = time.perf_counter()
+    rows = load_day(client, options, points, interval_s, end)
+    loaded = time.perf_counter() - started
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and client.query(
+            f"SELECT count() FROM system.merges WHERE database = '{options.database}'").result_rows[0][0]:
+        time.sleep(1)
+    missing = int((datetime.now(timezone.utc) - end).total_seconds() // interval_s)
+    if missing:
+        end += timedelta(seconds=missing * interval_s)
+        rows += load_day(client, options, missing, interval_s, end, first=points)
+    parts = client.query(f"SELECT count() FROM system.parts WHERE active AND database = '{options.database}' "
+                         "AND (table LIKE '%metrics_gauge' OR table LIKE '%metrics_sum')").result_rows[0][0]
+    print(f"load {options.generation:8s}{series:,} series x {points:,} points = {rows:,} rows in {loaded:.1f}s, "
+          f"{parts} active parts in the gauge and sum tables")
+    return end
+
+
+def measure_evaluation(dsn: str, options: SchemaOptions, end: datetime, interval_s: float, hours: float) -> None:
+    """Print the evaluation figures of one generation, each next to references from the same run."""
+    client = connect(dsn)
+    generation = options.generation
+    evaluator = Evaluator(StoreReader(lambda: connect(dsn), options, where=dsn), load_rules(),
+                          stale_after_s=3 * interval_s)
+    snapshot = evaluator.evaluate()  # warm-up, and a check that the data is what the rules read
+    entities = sum(len(c.entities) for c in snapshot.components.values())
+    print(f"{generation:8s}snapshot        overall {snapshot.status.value}, {entities:,} entities, "
+          f"rule errors {snapshot.rule_errors}")
+    window = "TimeUnix > now() - INTERVAL 900 SECOND AND TimeUnix <= now()"
+    gauge = qualified(options, MetricKind.GAUGE)
+    reference, _ = timed_cpu(lambda: client.query(
+        f"SELECT MetricName, count(), max(TimeUnix) FROM {gauge} WHERE Flags = 0 AND {window} "
+        "GROUP BY MetricName").result_rows, 7)
+    reads = []
+    for kind in (MetricKind.GAUGE, MetricKind.SUM):
+        names = ", ".join(f"'{f.name}'" for f in families() if f.table is kind)
+        reads.append(f"(SELECT sum(length(Attributes)) FROM {qualified(options, kind)} "
+                     f"WHERE MetricName IN ({names}) AND Flags = 0 AND {window})")
+    # without the subcolumn rewrite, length() decodes the whole map, as the rules' lookups do
+    floor, floor_cpu = timed_cpu(lambda: client.query(f"SELECT {' + '.join(reads)}",
+                                                      settings={"optimize_functions_to_subcolumns": 0}).result_rows, 7)
+    full, full_cpu = timed_cpu(evaluator.evaluate, 7)
+    past = end - timedelta(hours=min(12.0, hours / 2))
+    at, at_cpu = timed_cpu(lambda: evaluator.evaluate(past), 5)
+    ms = lambda values: 1000 * statistics.median(values)  # noqa: E731
+    ref_ms, floor_ms, full_ms, at_ms = ms(reference), ms(floor), ms(full), ms(at)
+    print(f"{generation:8s}reference_scan  {ref_ms:7.1f} ms  (one plain aggregate over the rules' 15-minute window)")
+    print(f"{generation:8s}decode_floor    {floor_ms:7.1f} ms  cpu {ms(floor_cpu):7.1f} ms  "
+          "(the attribute maps of every sample in that window, each metric read once)")
+    print(f"{generation:8s}full_evaluation {full_ms:7.1f} ms  cpu {ms(full_cpu):7.1f} ms  median of {len(full)}; "
+          f"{full_ms / floor_ms:.1f}x decode floor (cpu {ms(full_cpu) / ms(floor_cpu):.1f}x), {full_ms / ref_ms:.1f}x reference; "
+          "target < 250 ms")
+    print(f"{generation:8s}at_evaluation   {at_ms:7.1f} ms  cpu {ms(at_cpu):7.1f} ms  median of {len(at)} "
+          f"(12 h in the past); {at_ms / floor_ms:.1f}x decode floor (cpu {ms(at_cpu) / ms(floor_cpu):.1f}x)")
+
+
+def top_up(dsn: str, options: SchemaOptions, interval_s: float) -> int:
+    """Add the points that would have arrived since the newest one, continuing each series (counters
+    keep counting), so the data is fresh again (a platform whose data went stale answers /health
+    with every entity unknown: a megabyte)."""
+    client = connect(dsn)
+    gauge = qualified(options, MetricKind.GAUGE)
+    loaded = client.query(f"SELECT count() FROM {gauge} WHERE MetricName = 'up' "
+                          "AND ResourceAttributes['service.instance.id'] = 'target-0'").result_rows[0][0]
+    newest = client.query(f"SELECT max(TimeUnix) FROM {gauge}").result_rows[0][0]
+    newest = newest.replace(tzinfo=timezone.utc)
+    missing = int((datetime.now(timezone.utc) - newest).total_seconds() // interval_s)
+    end = newest + timedelta(seconds=missing * interval_s)
+    rows = load_day(client, options, missing, interval_s, end, first=loaded) if missing > 0 else 0
     close_embedded_engines()
     return rows
 
@@ -179,36 +272,13 @@ def main() -> None:
     dsn = f"chdb://{workdir / 'store'}"
     options = SchemaOptions(generation=args.generation)
     try:
-        client = connect(dsn)
-        apply_schema(client, options)
         points = int(args.hours * 3600 / args.interval)
-        series = sum(f.series for f in families())
-        end = datetime.now(timezone.utc).replace(microsecond=0)
-        started = time.perf_counter()
-        rows = load_day(client, options, points, args.interval, end)
-        # the load takes a while: add the points that would have arrived meanwhile, so "now" is fresh
-        caught_up = datetime.now(timezone.utc).replace(microsecond=0)
-        missing = int((caught_up - end).total_seconds() // args.interval)
-        if missing:
-            rows += load_day(client, options, missing, args.interval, caught_up)
-        print(f"load            {series:,} series x {points:,} points = {rows:,} rows in {time.perf_counter() - started:.1f}s")
-
-        evaluator = Evaluator(StoreReader(lambda: connect(dsn), options, where=dsn), load_rules(),
-                              stale_after_s=3 * args.interval)
-        snapshot = evaluator.evaluate()  # warm-up, and a check that the data is what the rules read
-        entities = sum(len(c.entities) for c in snapshot.components.values())
-        print(f"snapshot        overall {snapshot.status.value}, {entities:,} entities, rule errors {snapshot.rule_errors}")
-        gauge = qualified(options, MetricKind.GAUGE)
-        reference = timed(lambda: client.query(
-            f"SELECT MetricName, count(), max(TimeUnix) FROM {gauge} WHERE Flags = 0 "
-            "AND TimeUnix > now() - INTERVAL 900 SECOND GROUP BY MetricName").result_rows, 7)
-        full = timed(evaluator.evaluate, 7)
-        past = end - timedelta(hours=min(12.0, args.hours / 2))
-        at = timed(lambda: evaluator.evaluate(past), 5)
-        full_ms, at_ms, ref_ms = (1000 * statistics.median(x) for x in (full, at, reference))
-        print(f"reference_scan  {ref_ms:7.1f} ms  (one plain aggregate over the rules' 15-minute window)")
-        print(f"full_evaluation {full_ms:7.1f} ms  median of {len(full)}; {full_ms / ref_ms:.1f}x reference; target < 250 ms")
-        print(f"at_evaluation   {at_ms:7.1f} ms  median of {len(at)} (12 h in the past); {at_ms / ref_ms:.1f}x reference")
+        # the served generation lives in the default database, the other one beside it; each is
+        # measured right after its load, while its newest samples are fresh, the served one last
+        other = "v2" if args.generation == "classic" else "classic"
+        for generation in (SchemaOptions(database=f"otel_{other}", generation=other), options):
+            end = load_generation(dsn, generation, points, args.interval)
+            measure_evaluation(dsn, generation, end, args.interval, args.hours)
         close_embedded_engines()
         top_up(dsn, options, args.interval)  # the evaluations above took long enough for the data to go stale
 

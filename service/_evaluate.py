@@ -25,6 +25,10 @@ from ._store import QueryFailed, StoreReader
 __all__ = ["ComponentState", "Evaluator", "Snapshot"]
 
 _RECENT = 8
+#: How the evaluation statement runs (never what it answers). Rules read several keys of the
+#: attribute maps; rewritten to subcolumn reads, every key decodes the whole map column again
+#: (on the classic layout a whole day of it), so the maps are read once and looked up instead.
+_SETTINGS = {"optimize_functions_to_subcolumns": 0}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -144,12 +148,12 @@ class Evaluator:
             return by_rule, failures
         records: list[dict[str, Any]] = []
         try:
-            columns, rows = self.store.query("\nUNION ALL\n".join(f"({self.sql_for(rule, at)})" for rule in rules))
+            columns, rows = self.store.query(self.statement(rules, at), _SETTINGS)
             records = [dict(zip(columns, row)) for row in rows]
         except QueryFailed:
             for rule in rules:
                 try:
-                    columns, rows = self.store.query(self.sql_for(rule, at))
+                    columns, rows = self.store.query(self.sql_for(rule, at), _SETTINGS)
                 except QueryFailed as exc:
                     failures[rule.id] = str(exc)
                     continue
@@ -184,7 +188,26 @@ class Evaluator:
     # -- rules ----------------------------------------------------------------------------
 
     def sql_for(self, rule: Rule, at: datetime) -> str:
-        """The statement a rule runs at ``at``: placeholders filled with numbers and table names."""
+        """The statement a rule runs alone at ``at`` (the fallback when the combined one fails)."""
+        return self.statement([rule], at)
+
+    def statement(self, rules: list[Rule], at: datetime) -> str:
+        """ONE statement answering every rule in ``rules`` at ``at``.
+
+        Every ``samples`` rule contributes one branch (its rows, tagged with the rule id and
+        the status level of each sample) to a single UNION ALL, and one GROUP BY over that
+        union finds, per rule and entity, the latest values, when the current level began and
+        the recent values; ``aggregate`` rules are already one row per entity and only get
+        their columns typed. One aggregation instead of one per rule keeps the cost of an
+        evaluation close to the cost of reading the rules' samples."""
+        samples = [rule for rule in rules if rule.mode == "samples"]
+        parts = [self._aggregate_sql(rule, at) for rule in rules if rule.mode == "aggregate"]
+        if samples:
+            parts.insert(0, self._samples_sql(samples, at))
+        return "\nUNION ALL\n".join(f"({part})" for part in parts)
+
+    def _inner(self, rule: Rule, at: datetime) -> str:
+        """The rule's own SQL with its placeholders filled with numbers and table names."""
         options = self.store.options
         at_ns = int((at - _EPOCH) / timedelta(microseconds=1)) * 1000
         values: dict[str, Any] = {
@@ -198,31 +221,41 @@ class Evaluator:
             "window_s": repr(float(rule.window_s)),
         }
         values.update({k: repr(float(v)) for k, v in rule.params.items()})
-        inner = Template(rule.sql).safe_substitute(values).strip().rstrip(";")
-        if rule.mode == "aggregate":
-            return f"""
-SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name, CAST(labels AS Map(String, String)) AS labels,
-       toFloat64(ifNull(value, nan)) AS value, toString(ifNull(state, '')) AS state, toString(ifNull(detail, '')) AS detail,
-       toDateTime64(seen, 9) AS seen, toDateTime64(0, 9) AS since, 0 AS has_recent,
-       CAST([], 'Array(Tuple(DateTime64(9), Float64, String))') AS recent
-FROM ({inner})"""
-        level = rule.level_sql()
+        return Template(rule.sql).safe_substitute(values).strip().rstrip(";")
+
+    def _aggregate_sql(self, rule: Rule, at: datetime) -> str:
         return f"""
-SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name,
-       CAST(argMax(labels, t) AS Map(String, String)) AS latest_labels,
-       toFloat64(ifNull(argMax(value, t), nan)) AS latest_value, toString(ifNull(argMax(state, t), '')) AS latest_state,
-       toString(ifNull(argMax(detail, t), '')) AS latest_detail, toDateTime64(max(t), 9) AS seen,
-       toDateTime64(minIf(t, t > last_change), 9) AS since, 1 AS has_recent,
-       CAST(arraySlice(arrayReverseSort(x -> x.1, groupArray((t, value, state))), 1, {_RECENT})
-            AS Array(Tuple(DateTime64(9), Float64, String))) AS recent
+SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name, CAST(labels AS Map(String, String)) AS latest_labels,
+       toFloat64(ifNull(value, nan)) AS latest_value, toString(ifNull(state, '')) AS latest_state,
+       toString(ifNull(detail, '')) AS latest_detail, toDateTime64(seen, 9) AS seen, toDateTime64(0, 9) AS since,
+       toUInt8(0) AS has_recent, CAST([], 'Array(Tuple(DateTime64(9), Float64, String))') AS recent
+FROM ({self._inner(rule, at)})"""
+
+    def _samples_sql(self, rules: list[Rule], at: datetime) -> str:
+        # Each branch types its columns alike, so the union needs no conversions. The level
+        # expression reads the typed ``value`` and ``state`` (aliases win over the rule's own
+        # columns), which compare exactly like the rule's: NULL became nan or '', both "ok".
+        branches = "\n    UNION ALL\n".join(f"""
+    SELECT '{rule.id}' AS rule, toString(kind) AS kind, toString(name) AS name,
+           CAST(labels AS Map(String, String)) AS labels, toDateTime64(t, 9) AS t,
+           toFloat64(ifNull(value, nan)) AS value, toString(ifNull(state, '')) AS state,
+           toString(ifNull(detail, '')) AS detail, toString({rule.level_sql()}) AS level
+    FROM ({self._inner(rule, at)})""" for rule in rules)
+        return f"""
+SELECT rule, kind, name, latest_labels, latest_value, latest_state, latest_detail, seen,
+       arrayMin(arrayFilter(x -> x > arrayMax(arrayMap((x, l) -> if(l != current_level, x, toDateTime64(0, 9)), times, levels)),
+                            times)) AS since,
+       toUInt8(1) AS has_recent, recent
 FROM (
-    SELECT *, max(if(level != current_level, t, toDateTime64(0, 9))) OVER (PARTITION BY kind, name) AS last_change
-    FROM (
-        SELECT *, {level} AS level, argMax({level}, t) OVER (PARTITION BY kind, name) AS current_level
-        FROM ({inner})
+    SELECT rule, kind, name, argMax(labels, t) AS latest_labels, argMax(value, t) AS latest_value,
+           argMax(state, t) AS latest_state, argMax(detail, t) AS latest_detail, max(t) AS seen,
+           argMax(level, t) AS current_level, groupArray(t) AS times, groupArray(level) AS levels,
+           CAST(arraySlice(arrayReverseSort(x -> x.1, groupArray((t, value, state))), 1, {_RECENT})
+                AS Array(Tuple(DateTime64(9), Float64, String))) AS recent
+    FROM ({branches}
     )
-)
-GROUP BY kind, name"""
+    GROUP BY rule, kind, name
+)"""
 
     def _judge_rows(self, rule: Rule, rows: list[dict[str, Any]], at: datetime, entities: dict[str, _Entity]) -> None:
         fresh_from = at - timedelta(seconds=self.stale_after_s)

@@ -19,6 +19,14 @@ In the SQL, ``$gauge``, ``$sum`` and ``$histogram`` are the qualified table name
 the evaluation time, ``$from`` the window start (``$at`` minus ``window_s``), ``$window_s``
 the window, ``$fresh_from`` the staleness bound, and every ``params`` entry ``$name``.
 Only numbers are substituted, so a rules file cannot smuggle text into a query.
+
+An evaluation runs every enabled rule in ONE statement: each rule's SQL becomes a subquery
+(so it must not end in ``SETTINGS`` or ``FORMAT``), every ``samples`` rule a branch of one
+UNION ALL that a single GROUP BY aggregates, every ``aggregate`` rule a typed branch. If that
+statement fails, the rules run one by one, so a broken rule costs only its own result. What a
+rule costs is mostly what it reads: keep ``MetricName`` and the time range in its WHERE (the
+sort key starts with them), and read each attribute map once per row (lookups of several keys
+in one map are cheap; each extra map column is a full decode on the classic layout).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from omni_core.errors import SchemaError, StorageError, StorageUnavailable
@@ -29,6 +30,8 @@ class StoreReader:
         self.where = where
         self._client: Any = None
         self._lock = threading.Lock()
+        #: Settings this store rejected once (an older server); never sent again.
+        self._refused: set[str] = set()
 
     @classmethod
     def for_dsn(cls, dsn: str, options: SchemaOptions) -> "StoreReader":
@@ -44,8 +47,12 @@ class StoreReader:
         with self._lock:
             self._client = None
 
-    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Column names and rows of ``sql``; raises StorageUnavailable, SchemaError or QueryFailed."""
+    def query(self, sql: str, settings: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of ``sql``; raises StorageUnavailable, SchemaError or QueryFailed.
+
+        ``settings`` only tune how the statement runs, never what it answers: when a statement
+        fails with them and succeeds without them (a server too old to know one), it is
+        answered without them, and this reader stops sending them."""
         try:
             client = self._client_now()
         except StorageError:
@@ -54,13 +61,28 @@ class StoreReader:
         except Exception as exc:  # a client library failing to construct is the store being unreachable
             self._drop()
             raise StorageUnavailable(f"cannot reach the metric store {self.where}: {exc}") from exc
+        wanted = {k: v for k, v in (settings or {}).items() if k not in self._refused}
         try:
-            with engine_lock(client):
-                result = client.query(sql)
-            return list(result.column_names), list(result.result_rows)
+            return self._run(client, sql, wanted)
         except Exception as exc:
+            if wanted:
+                try:
+                    answer = self._run(client, sql, {})
+                except Exception:
+                    pass
+                else:
+                    _log.warning("the metric store %s refused the settings %s (%s); querying without them",
+                                 self.where, ", ".join(sorted(wanted)), _first_line(exc))
+                    self._refused.update(wanted)
+                    return answer
             problem = self._diagnose(client, exc)
             raise problem from exc
+
+    @staticmethod
+    def _run(client: Any, sql: str, settings: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with engine_lock(client):
+            result = client.query(sql, settings=settings or None)
+        return list(result.column_names), list(result.result_rows)
 
     def _diagnose(self, client: Any, exc: Exception) -> StorageError:
         try:
