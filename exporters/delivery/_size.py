@@ -16,7 +16,7 @@ from typing import Any
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.metrics.export import MetricsData
 
-__all__ = ["estimate_bytes", "estimate_log_bytes"]
+__all__ = ["estimate_bytes", "estimate_log_bytes", "exposition_samples"]
 
 #: Python objects behind one point (the dataclass, its floats and ints, the attribute dict).
 _POINT_OVERHEAD = 200
@@ -42,6 +42,32 @@ def estimate_bytes(metrics_data: MetricsData) -> int:
                         total += 32 * len(quantiles)
                     for exemplar in getattr(point, "exemplars", None) or ():
                         total += _POINT_OVERHEAD + _attributes(exemplar.filtered_attributes)
+    return total
+
+
+def exposition_samples(metrics_data: MetricsData) -> int:
+    """How many samples the batch holds as the Prometheus text format counts them.
+
+    A point is one row of a table, but a histogram row carries every bucket, ``_count`` and
+    ``_sum``, each one sample to Prometheus (``prometheus_tsdb_head_samples_appended_total``);
+    comparing stored samples across the two needs this unit: a counter or gauge point is 1,
+    a histogram point ``len(bucket_counts) + 2``, a summary point its quantiles + 2, any other
+    point 1.
+    """
+    total = 0
+    for resource_metrics in metrics_data.resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                points = getattr(metric.data, "data_points", ())
+                first = points[0] if points else None
+                if first is None:
+                    continue
+                if hasattr(first, "bucket_counts") and hasattr(first, "explicit_bounds"):
+                    total += sum(len(point.bucket_counts) for point in points) + 2 * len(points)
+                elif hasattr(first, "quantile_values"):
+                    total += sum(len(point.quantile_values) for point in points) + 2 * len(points)
+                else:
+                    total += len(points)
     return total
 
 
