@@ -271,8 +271,8 @@ def build_discovery(
 def build_store_state(
     settings: OmniSettings, registry: "CollectorRegistry | None" = None, *, store: Store | None = None
 ) -> StoreStateReading:
-    """Reads the store's state each cycle through ``store``'s client, or a client on the same
-    DSN opened on first use (on chDB that is the process's one engine, never a second).
+    """Reads the store's state every ``store_state_interval_s`` through ``store``'s client, or a
+    client on the same DSN opened on first use (on chDB that is the process's one engine, never a second).
 
     The reading runs inside the cycle's export, so a server client of its own is bounded by
     the scrape timeout: a store that hangs delays a cycle by that much at most, and the
@@ -297,7 +297,8 @@ def build_store_state(
         return query
 
     return StoreStateReading(
-        open_query, databases=(settings.database,), cluster=settings.cluster_name, registry=registry
+        open_query, databases=(settings.database,), cluster=settings.cluster_name, registry=registry,
+        interval_s=settings.store_state_interval_s,
     )
 
 
