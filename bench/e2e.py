@@ -3,7 +3,8 @@
 Why whole processes: what a user pays is scrape + parse + convert + insert + what the store
 does afterwards (ClickHouse merges), not the parser alone. Both scrape the same static
 Envoy-like target (bench/parse.py's generator, 50,000 samples by default) at the same
-interval for the same duration; every step the bench reads each process's CPU time
+interval for the same duration; every step (just after ours stored a batch, so that a step
+holds whole batches) the bench reads each process's CPU time
 (``/proc/PID/stat``, all threads) and how many samples it has stored so far, both in
 Prometheus's unit, one per sample line of the exposition (a histogram's every bucket,
 ``_count`` and ``_sum`` is one sample each; a stored histogram row holds 22 of this target's):
@@ -197,6 +198,23 @@ def start_prometheus(target: str, interval: float, workdir: Path) -> Runner | No
     )
 
 
+def wait_for_a_write(ours: Runner, limit_s: float = 60.0) -> None:
+    """Return just after ours stores its next batch.
+
+    Ours writes in batches (``batch_max_age_s``, 10 s by default: ~250,000 samples of this
+    target at once), so a reading at an arbitrary moment cuts a step in the middle of one and
+    the step is credited with one batch more or less than its CPU paid for. Taking every
+    reading right after a write makes each step whole batches; Prometheus appends every
+    scrape, so its readings need no alignment.
+    """
+    before = ours.stored()
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and ours.process.poll() is None:
+        time.sleep(0.25)  # a /metrics answer costs ours ~ms of CPU: poll gently
+        if ours.stored() != before:
+            return
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5.0)
@@ -228,6 +246,7 @@ def main() -> None:
         last = {r.name: (cpu_seconds(r.process.pid), 0.0) for r in runners}
         for _ in range(max(1, round(args.minutes * 60 / args.step))):
             time.sleep(args.step)
+            wait_for_a_write(runners[0])
             for runner in runners:
                 if runner.process.poll() is not None:
                     sys.exit(f"{runner.name} exited early with {runner.process.returncode}; see {workdir}")

@@ -17,14 +17,15 @@ import math
 import re
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 
 from omni_core.datamodel import (
     FlaggedHistogramDataPoint,
-    FlaggedNumberDataPoint,
+    NumberPoints,
     QuantileValue,
+    SeriesAttributes,
     Summary,
     SummaryDataPoint,
 )
@@ -34,7 +35,7 @@ from ._convert import ConversionReport, ConversionTrace, TracedBuckets, TracedNu
 from ._gcpause import gc_paused
 from ._model import Exposition
 from ._parser import _decode, parse_exposition
-from ._points import _CUMULATIVE, _NO_EXEMPLARS, _number_point, _whole
+from ._points import _CUMULATIVE, _whole
 from ._tracker import SeriesState, SeriesTracker, advance_all
 
 __all__ = ["ConvertedScrape", "TargetConverter"]
@@ -140,6 +141,8 @@ class TargetConverter:
         self.tracker = tracker if tracker is not None else SeriesTracker()
         self._plan: _Plan | None = None
         self._last_prefixes: list[str] | None = None
+        #: what _evaluate derives once per plan (shared attribute columns), and for which plan
+        self._derived: tuple[_Plan | None, dict[int, Any]] = (None, {})
 
     def forget_layout(self) -> None:
         """Drop the remembered layout (the target failed, or its source changed)."""
@@ -238,8 +241,12 @@ class TargetConverter:
             values = list(map(float, raw_values))
         except ValueError:
             return None  # the full path says which line is wrong
+        derived_for, derived = self._derived
+        if derived_for is not plan:
+            derived = {}
+            self._derived = (plan, derived)
         with gc_paused():
-            metrics = _evaluate(plan, values, now)
+            metrics = _evaluate(plan, values, now, derived)
         if not self.tracker.finish_unchanged_scrape(now):
             self._plan = None  # the tracker's bound evicted series this layout still points at
         return metrics
@@ -312,6 +319,10 @@ def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:
     return ()
 
 
+def _no_values(_values: list[float]) -> tuple[float, ...]:
+    return ()
+
+
 def _one(position: int) -> _FloatPicker:
     """A picker of one value that still answers a tuple, as ``itemgetter`` of several does."""
 
@@ -321,25 +332,44 @@ def _one(position: int) -> _FloatPicker:
     return pick
 
 
-def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
+def _gauge_columns(planned: _GaugePlan) -> tuple[SeriesAttributes, _FloatPicker, list[SeriesState]]:
+    positions = [pos for pos, _attrs, _state in planned.points]
+    pick: _FloatPicker
+    if len(positions) == 1:
+        pick = _one(positions[0])
+    else:
+        pick = itemgetter(*positions) if positions else _no_values
+    return (
+        SeriesAttributes([attrs for _pos, attrs, _state in planned.points]),
+        pick,
+        [state for _pos, _attrs, state in planned.points],
+    )
+
+
+def _evaluate(plan: _Plan, values: list[float], now: int, derived: dict[int, Any]) -> list[Metric]:
+    """The metrics of one scrape from its values. ``derived`` holds what is computed once per
+    plan: counters' and gauges' attribute maps as one shared :class:`SeriesAttributes` each, so
+    their points are columns (:class:`NumberPoints`) rather than one object per sample."""
     out: list[Metric] = []
-    for planned in plan.metrics:
+    for index, planned in enumerate(plan.metrics):
         template = planned.template
-        points: list[FlaggedNumberDataPoint]
         if isinstance(planned, _GaugePlan):
-            points = []
-            append = points.append
-            for pos, attrs, state in planned.points:
+            gauge = derived.get(index)
+            if gauge is None:
+                gauge = derived[index] = _gauge_columns(planned)
+            shared, pick, states = gauge
+            for state in states:
                 state.last_seen_ns = now
-                append(_number_point(attrs, 0, now, values[pos], _NO_EXEMPLARS))
+            picked = pick(values)
+            points = NumberPoints(shared, [0] * len(picked), now, picked)
             out.append(Metric(template.name, template.description, template.unit, Gauge(points)))
         elif isinstance(planned, _SumPlan):
+            shared = derived.get(index)
+            if shared is None:
+                shared = derived[index] = SeriesAttributes(planned.attributes)
             picked = planned.values(values)
             starts = advance_all(planned.states, picked, now)
-            points = [
-                _number_point(attrs, start, now, value, _NO_EXEMPLARS)
-                for attrs, start, value in zip(planned.attributes, starts, picked)
-            ]
+            points = NumberPoints(shared, starts, now, picked)
             out.append(
                 Metric(template.name, template.description, template.unit, Sum(points, _CUMULATIVE, planned.monotonic))
             )

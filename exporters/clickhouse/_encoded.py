@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
-from operator import attrgetter
+from itertools import chain, repeat
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from omni_core.datamodel import NO_RECORDED_VALUE, Summary
+from omni_core.datamodel import NO_RECORDED_VALUE, NumberPoints, SeriesAttributes, Summary
 
 from ._attributes import sorted_text_map
 from ._columns import SortedMap, to_columns
@@ -115,6 +115,11 @@ class _Block:
     attributes: list[dict[str, str]]  # the stored maps, in row order
     arrays: bytes  # bounds (histograms) or quantiles (summaries), encoded, with their lengths
     array_lengths: list[int]
+    verified: tuple[SeriesAttributes, ...] = ()
+    """Shared attribute columns (of :class:`NumberPoints`) proven equal to ``attributes`` ...
+    """
+    verified_in: int = -1
+    """... in this call of ``encode``: a batch of several scrapes of one target proves them once."""
 
 
 @dataclass
@@ -171,6 +176,7 @@ class NativeEncoder:
         self.hits = 0
         self.misses = 0
         self.plain = 0
+        self._calls = 0
 
     def encode(self, metrics_data: MetricsData) -> EncodedBatch | None:
         """Every table's Native payload for the batch; None when the column path must write it
@@ -181,6 +187,7 @@ class NativeEncoder:
             return None
 
     def _encode(self, metrics_data: MetricsData) -> EncodedBatch:
+        self._calls += 1
         payloads: dict[MetricKind, list[bytes]] = {}
         rows: dict[MetricKind, int] = {}
         skipped = 0
@@ -275,7 +282,7 @@ class NativeEncoder:
         pieces.append(bytes(out))
         return [p for p in pieces if not isinstance(p, bytes) or p]
 
-    def _reuse(self, layout: _Layout, points: dict[MetricKind, list[Any]]) -> dict[MetricKind, bytes] | None:
+    def _reuse(self, layout: _Layout, points: dict[MetricKind, list[Sequence[Any]]]) -> dict[MetricKind, bytes] | None:
         """The segment's blocks for these points, or None when any static part differs."""
         if points.keys() != layout.blocks.keys():
             return None
@@ -287,26 +294,23 @@ class NativeEncoder:
             encoded[kind] = chunk
         return encoded
 
-    def _block(self, kind: MetricKind, block: _Block, points: list[Any]) -> bytes | None:
-        if len(points) != block.rows:
+    def _block(self, kind: MetricKind, block: _Block, chunks: list[Sequence[Any]]) -> bytes | None:
+        """``chunks``: each metric's ``data_points``, in row order."""
+        if sum(map(len, chunks)) != block.rows:
             return None
-        attributes = list(map(_ATTRIBUTES, points))
-        if not _exact(attributes, {dict}):
-            return None
-        # Exact-str keys and values equal to the stored (sorted, exact-str) maps render to them.
-        if not _exact(chain.from_iterable(attributes), _STR_ONLY):
-            return None
-        if not _exact(chain.from_iterable(map(dict.values, attributes)), _STR_ONLY):
-            return None
-        if attributes != block.attributes:
+        if kind is MetricKind.GAUGE or kind is MetricKind.SUM:
+            if all(type(chunk) is NumberPoints for chunk in chunks):
+                return self._columnar_block(block, chunks)
+        points = list(chain.from_iterable(chunks))
+        if not _same_maps(list(map(_ATTRIBUTES, points)), block.attributes):
             return None
         if kind is not MetricKind.SUMMARY and any(map(_EXEMPLARS, points)):  # summaries have none
             return None
         dynamic: dict[int, bytes] = {}
-        self._times(points, dynamic)
+        self._times(list(map(_START, points)), list(map(_TIME, points)), dynamic)
         flags = _flags(points)
         if kind is MetricKind.GAUGE or kind is MetricKind.SUM:
-            dynamic[14] = _values(points, flags)
+            dynamic[14] = _values(list(map(_VALUE, points)), flags)
             dynamic[15] = _uint32(flags)
         elif kind is MetricKind.HISTOGRAM:
             bounds, lengths = _float_arrays(list(map(_BOUNDS, points)))
@@ -331,11 +335,32 @@ class NativeEncoder:
                 return None
             dynamic[17] = _offsets(lengths) + encoded_values
             dynamic[18] = _uint32(flags)
-        return b"".join(piece if isinstance(piece, bytes) else dynamic[piece] for piece in block.pieces)
+        return _joined(block, dynamic)
 
-    def _times(self, points: list[Any], dynamic: dict[int, bytes]) -> None:
-        times = list(map(_TIME, points))
-        starts = list(map(_START, points))
+    def _columnar_block(self, block: _Block, chunks: list[NumberPoints]) -> bytes | None:
+        """A gauge or sum block from :class:`NumberPoints` columns, without point objects.
+
+        The attribute maps are proven equal to the block's by content in every batch, but once
+        per batch: the later scrapes of the same target in it share the same attribute columns.
+        """
+        shared = tuple(chunk.attributes for chunk in chunks)
+        if not (
+            block.verified_in == self._calls
+            and len(shared) == len(block.verified)
+            and all(map(is_, shared, block.verified))
+        ):
+            if not _same_maps(list(chain.from_iterable(shared)), block.attributes):
+                return None
+            if all(type(maps) is SeriesAttributes for maps in shared):
+                block.verified, block.verified_in = shared, self._calls
+        dynamic: dict[int, bytes] = {}
+        times = list(chain.from_iterable(repeat(chunk.time_unix_nano, len(chunk)) for chunk in chunks))
+        self._times(list(chain.from_iterable(chunk.start_times for chunk in chunks)), times, dynamic)
+        dynamic[14] = _values(list(chain.from_iterable(chunk.values for chunk in chunks)), None)
+        dynamic[15] = bytes(4 * block.rows)  # no flags: UInt32 zeros
+        return _joined(block, dynamic)
+
+    def _times(self, starts: list[Any], times: list[Any], dynamic: dict[int, bytes]) -> None:
         if not _exact(times, _INT_ONLY):
             raise _Unencodable("a time that is not an int")
         if not _exact(starts, _INT_ONLY):
@@ -348,6 +373,21 @@ class NativeEncoder:
         else:
             dynamic[12] = np.array(starts, dtype="<i8").tobytes()
             dynamic[13] = np.array(times, dtype="<i8").tobytes()
+
+
+def _joined(block: _Block, dynamic: dict[int, bytes]) -> bytes:
+    return b"".join(piece if isinstance(piece, bytes) else dynamic[piece] for piece in block.pieces)
+
+
+def _same_maps(attributes: list[Any], stored: list[dict[str, str]]) -> bool:
+    """Dicts of exact-str keys and values equal to the stored (sorted, exact-str) maps render to them."""
+    if not _exact(attributes, {dict}):
+        return False
+    if not _exact(chain.from_iterable(attributes), _STR_ONLY):
+        return False
+    if not _exact(chain.from_iterable(map(dict.values, attributes)), _STR_ONLY):
+        return False
+    return attributes == stored
 
 
 def _segment_key(resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics) -> tuple:
@@ -375,10 +415,10 @@ def _segment_key(resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics)
     return (resource_items, scope_items, texts, dropped)
 
 
-def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[Any]]]:
-    """The metric list as the static columns see it, and the points per table in row order."""
+def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[Sequence[Any]]]]:
+    """The metric list as the static columns see it, and per table each metric's points, in row order."""
     shape: list[tuple] = []
-    points: dict[MetricKind, list[Any]] = {}
+    points: dict[MetricKind, list[Sequence[Any]]] = {}
     for metric in scope_metrics.metrics:
         data = metric.data
         kind = _KINDS.get(type(data))
@@ -397,13 +437,14 @@ def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[An
         else:
             extra = ()
         shape.append((kind, *entry, len(data_points), *extra))
-        points.setdefault(kind, []).extend(data_points)
+        points.setdefault(kind, []).append(data_points)
     return tuple(shape), points
 
 
-def _check_static_parts(points: dict[MetricKind, list[Any]]) -> None:
+def _check_static_parts(points: dict[MetricKind, list[Sequence[Any]]]) -> None:
     """What makes a segment's layout unreusable whatever its values: a cheap scan before encoding it."""
-    for kind, kind_points in points.items():
+    for kind, chunks in points.items():
+        kind_points = list(chain.from_iterable(chunks))
         attributes = list(map(_ATTRIBUTES, kind_points))
         if not _exact(attributes, {dict}) or not _exact(chain.from_iterable(attributes), _STR_ONLY):
             raise _Unencodable("attributes that are not a dict of plain strings")
@@ -423,15 +464,14 @@ def _flags(points: list[Any]) -> list[int]:
     return flags
 
 
-def _values(points: list[Any], flags: list[int]) -> bytes:
+def _values(raw: list[Any], flags: list[int] | None) -> bytes:
     """``0.0`` if flagged NO_RECORDED_VALUE or missing, else ``float(value)`` (``-0.0`` keeps
-    its sign), as Float64: what the column path stores."""
-    raw = list(map(_VALUE, points))
+    its sign), as Float64: what the column path stores. ``flags`` None: none set."""
     if _exact(raw, _FLOAT_ONLY):
         values = np.array(raw, dtype="<f8")
     else:
         values = np.array([0.0 if v is None else float(v) for v in raw], dtype="<f8")
-    if any(flags):
+    if flags is not None and any(flags):
         values[(np.array(flags, dtype=np.int64) & NO_RECORDED_VALUE) != 0] = 0.0
     return values.tobytes()
 

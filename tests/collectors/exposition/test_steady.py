@@ -179,3 +179,21 @@ def test_generated_expositions_convert_the_same_by_either_path(families):
     texts = [text, evolve(text, 1), evolve(text, 2, reset_every=2), text]
     got, _ = steady(texts)
     assert got == reference(texts)
+
+
+def test_steady_counters_and_gauges_come_as_columns_sharing_one_attribute_column_per_metric():
+    from omni_core.datamodel import NumberPoints, SeriesAttributes
+
+    converter = TargetConverter()
+    texts = [HISTOGRAMS_AND_SUMMARY] + [evolve(HISTOGRAMS_AND_SUMMARY, seed) for seed in (1, 2, 3)]
+    results = [converter.convert(text, "", T0 + i * STEP) for i, text in enumerate(texts)]
+    assert [r.steady for r in results] == [False, False, True, True]
+    by_name = [{m.name: m.data.data_points for m in r.metrics} for r in results]
+    for name in ("up_things", "hits"):
+        third, fourth = by_name[2][name], by_name[3][name]
+        assert type(third) is NumberPoints and type(fourth) is NumberPoints
+        assert type(third.attributes) is SeriesAttributes
+        assert third.attributes is fourth.attributes  # built once per layout, not per scrape
+    # histograms and summaries stay SDK point lists
+    assert type(by_name[2]["rq_ms"]) is list
+    assert shape(results[3].metrics) == reference(texts)[3]  # the same points as the full path's
