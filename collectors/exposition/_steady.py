@@ -4,8 +4,10 @@ A target answers with the same lines every interval; only the values change. Onc
 parses in a row saw the same layout, this module keeps the layout of the body (every line's text up to its
 last space, and the metadata lines whole) and which output point each value feeds. A later
 body whose layout is identical is converted from its values alone: one regular expression
-splits every line, one tuple comparison proves the layout unchanged, and the points are
-rebuilt from the remembered attributes and series state. Any difference at all (a new
+picks every line's last token, the body rebuilt from the remembered prefixes and those
+tokens must equal it, one tuple comparison proves the other tokens unchanged, and the points
+are rebuilt from the remembered attributes and series state (counters and gauges as columns,
+:class:`~omni_core.datamodel.NumberPoints`). Any difference at all (a new
 series, a changed HELP, a timestamp, a value that is not a plain number) falls back to the
 full path, which also gives the exact error for invalid input. The result is the same as
 the full path's, which the differential tests check.
@@ -45,9 +47,8 @@ _INF = math.inf
 #: One match per line (the newline is consumed, so no empty matches): the text up to and
 #: including the last space, and the last space-free token (the value of a sample line).
 _LINE = re.compile(r"(.* )?(\S*)\n")
-#: The same split, one side at a time: two passes returning flat lists of strings are cheaper
-#: than one pass returning pairs that must then be unzipped.
-_PREFIX = re.compile(r"(.* )?\S*\n")
+#: The last tokens alone: a steady body is checked against the remembered prefixes by rebuilding
+#: it from them and these (see ``_from_plan``), cheaper than a string per prefix to compare.
 _TOKEN = re.compile(r"(?:.* )?(\S*)\n")
 
 
@@ -142,7 +143,7 @@ class TargetConverter:
         self._plan: _Plan | None = None
         self._last_prefixes: list[str] | None = None
         #: what _evaluate derives once per plan (shared attribute columns), and for which plan
-        self._derived: tuple[_Plan | None, dict[int, Any]] = (None, {})
+        self._derived: tuple[_Plan | None, dict[object, Any]] = (None, {})
 
     def forget_layout(self) -> None:
         """Drop the remembered layout (the target failed, or its source changed)."""
@@ -225,10 +226,23 @@ class TargetConverter:
         return converted, report
 
     def _from_plan(self, plan: _Plan, text: str, now: int) -> list[Metric] | None:
-        if _PREFIX.findall(text) != plan.prefixes:
-            return None
+        derived_for, derived = self._derived
+        if derived_for is not plan:
+            derived = {}
+            self._derived = (plan, derived)
         tokens: list[str] = _TOKEN.findall(text)
-        if len(tokens) != text.count("\n"):  # a line the expression could not split as one
+        if len(tokens) != len(plan.prefixes):
+            return None
+        # The body must be the plan's lines with these last tokens: rebuilt and compared whole,
+        # which proves every line's prefix unchanged (and that each line split as one) without
+        # a string per prefix. Prefixes hold no newline and tokens no whitespace, so an equal
+        # body splits into exactly these prefixes and tokens.
+        parts = derived.get(_LAYOUT)
+        if parts is None:
+            parts = derived[_LAYOUT] = _layout_parts(plan.prefixes)
+        parts = parts.copy()
+        parts[1:-1:2] = tokens
+        if "".join(parts) != text:
             return None
         if plan.fixed_tokens(tokens) != plan.fixed:
             return None
@@ -241,10 +255,6 @@ class TargetConverter:
             values = list(map(float, raw_values))
         except ValueError:
             return None  # the full path says which line is wrong
-        derived_for, derived = self._derived
-        if derived_for is not plan:
-            derived = {}
-            self._derived = (plan, derived)
         with gc_paused():
             metrics = _evaluate(plan, values, now, derived)
         if not self.tracker.finish_unchanged_scrape(now):
@@ -319,6 +329,19 @@ def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:
     return ()
 
 
+#: Key in the per-plan ``derived`` dict of :func:`_layout_parts`'s list.
+_LAYOUT = "layout"
+
+
+def _layout_parts(prefixes: list[str]) -> list[str]:
+    """``[p0, _, "\\n" + p1, _, ..., "\\n" + pN, _, "\\n"]``: with each ``_`` set to a line's last
+    token, joined, the whole body."""
+    parts = [""] * (2 * len(prefixes) + 1)
+    parts[0:-1:2] = [prefixes[0], *("\n" + prefix for prefix in prefixes[1:])] if prefixes else []
+    parts[-1] = "\n"
+    return parts
+
+
 def _no_values(_values: list[float]) -> tuple[float, ...]:
     return ()
 
@@ -346,7 +369,7 @@ def _gauge_columns(planned: _GaugePlan) -> tuple[SeriesAttributes, _FloatPicker,
     )
 
 
-def _evaluate(plan: _Plan, values: list[float], now: int, derived: dict[int, Any]) -> list[Metric]:
+def _evaluate(plan: _Plan, values: list[float], now: int, derived: dict[object, Any]) -> list[Metric]:
     """The metrics of one scrape from its values. ``derived`` holds what is computed once per
     plan: counters' and gauges' attribute maps as one shared :class:`SeriesAttributes` each, so
     their points are columns (:class:`NumberPoints`) rather than one object per sample."""
