@@ -28,9 +28,9 @@ map, shared with the writer's map cache; at most ``max_layouts`` segments are ke
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, repeat
-from operator import attrgetter, is_
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -115,9 +115,9 @@ class _Block:
     attributes: list[dict[str, str]]  # the stored maps, in row order
     arrays: bytes  # bounds (histograms) or quantiles (summaries), encoded, with their lengths
     array_lengths: list[int]
-    verified: tuple[SeriesAttributes, ...] = ()
-    """Shared attribute columns (of :class:`NumberPoints`) proven equal to ``attributes`` ...
-    """
+    verified: dict[int, SeriesAttributes] = field(default_factory=dict)
+    """Shared attribute columns (of :class:`NumberPoints`), by first row, proven equal to
+    ``attributes`` there ..."""
     verified_in: int = -1
     """... in this call of ``encode``: a batch of several scrapes of one target proves them once."""
 
@@ -299,8 +299,8 @@ class NativeEncoder:
         if sum(map(len, chunks)) != block.rows:
             return None
         if kind is MetricKind.GAUGE or kind is MetricKind.SUM:
-            if all(type(chunk) is NumberPoints for chunk in chunks):
-                return self._columnar_block(block, chunks)
+            if any(type(chunk) is NumberPoints for chunk in chunks):
+                return self._number_block(block, chunks)
         points = list(chain.from_iterable(chunks))
         if not _same_maps(list(map(_ATTRIBUTES, points)), block.attributes):
             return None
@@ -337,27 +337,48 @@ class NativeEncoder:
             dynamic[18] = _uint32(flags)
         return _joined(block, dynamic)
 
-    def _columnar_block(self, block: _Block, chunks: list[NumberPoints]) -> bytes | None:
-        """A gauge or sum block from :class:`NumberPoints` columns, without point objects.
+    def _number_block(self, block: _Block, chunks: list[Sequence[Any]]) -> bytes | None:
+        """A gauge or sum block read chunk by chunk: :class:`NumberPoints` as columns, without
+        point objects, any other sequence point by point (the scrape's own series, ``up`` and
+        the rest, come as lists beside the target's columns).
 
-        The attribute maps are proven equal to the block's by content in every batch, but once
-        per batch: the later scrapes of the same target in it share the same attribute columns.
+        Attribute maps are proven equal to the block's by content in every batch; a shared
+        attribute column once per batch, since the later scrapes of the target in it share it.
         """
-        shared = tuple(chunk.attributes for chunk in chunks)
-        if not (
-            block.verified_in == self._calls
-            and len(shared) == len(block.verified)
-            and all(map(is_, shared, block.verified))
-        ):
-            if not _same_maps(list(chain.from_iterable(shared)), block.attributes):
-                return None
-            if all(type(maps) is SeriesAttributes for maps in shared):
-                block.verified, block.verified_in = shared, self._calls
+        if block.verified_in != self._calls:
+            block.verified, block.verified_in = {}, self._calls
+        starts: list[Any] = []
+        times: list[Any] = []
+        values: list[Any] = []
+        flags: list[int] = []
+        row = 0
+        for chunk in chunks:
+            n = len(chunk)
+            if type(chunk) is NumberPoints:
+                maps: Sequence[Any] = chunk.attributes
+                if block.verified.get(row) is not maps:
+                    if not _same_maps(list(maps), block.attributes[row : row + n]):
+                        return None
+                    if type(maps) is SeriesAttributes:
+                        block.verified[row] = maps
+                starts.extend(chunk.start_times)
+                times.extend(repeat(chunk.time_unix_nano, n))
+                values.extend(chunk.values)
+                flags.extend(repeat(0, n))
+            else:
+                if not _same_maps(list(map(_ATTRIBUTES, chunk)), block.attributes[row : row + n]):
+                    return None
+                if any(map(_EXEMPLARS, chunk)):
+                    return None
+                starts.extend(map(_START, chunk))
+                times.extend(map(_TIME, chunk))
+                values.extend(map(_VALUE, chunk))
+                flags.extend(_flags(chunk))
+            row += n
         dynamic: dict[int, bytes] = {}
-        times = list(chain.from_iterable(repeat(chunk.time_unix_nano, len(chunk)) for chunk in chunks))
-        self._times(list(chain.from_iterable(chunk.start_times for chunk in chunks)), times, dynamic)
-        dynamic[14] = _values(list(chain.from_iterable(chunk.values for chunk in chunks)), None)
-        dynamic[15] = bytes(4 * block.rows)  # no flags: UInt32 zeros
+        self._times(starts, times, dynamic)
+        dynamic[14] = _values(values, flags)
+        dynamic[15] = _uint32(flags)
         return _joined(block, dynamic)
 
     def _times(self, starts: list[Any], times: list[Any], dynamic: dict[int, bytes]) -> None:
@@ -454,7 +475,7 @@ def _check_static_parts(points: dict[MetricKind, list[Sequence[Any]]]) -> None:
             raise _Unencodable("exemplars")
 
 
-def _flags(points: list[Any]) -> list[int]:
+def _flags(points: Sequence[Any]) -> list[int]:
     try:
         flags = list(map(attrgetter("flags"), points))
     except AttributeError:

@@ -181,6 +181,25 @@ def listed(batch: MetricsData) -> MetricsData:
     ])
 
 
+def with_own_series(batch: MetricsData, flags: int) -> MetricsData:
+    """The batch with a gauge of point objects beside the columns, as a scrape adds ``up``."""
+    from opentelemetry.sdk.metrics.export import Gauge, Metric
+
+    from omni_core.datamodel import FlaggedNumberDataPoint
+
+    out = []
+    for rm in batch.resource_metrics:
+        scopes = []
+        for sm in rm.scope_metrics:
+            time_ns = T0 + len(out) * STEP
+            up = Metric("up", "The scraping was successful", "", Gauge([
+                FlaggedNumberDataPoint({}, 0, time_ns, 1.0, (), flags),
+            ]))
+            scopes.append(ScopeMetrics(sm.scope, [*sm.metrics, up], sm.schema_url))
+        out.append(ResourceMetrics(rm.resource, scopes, rm.schema_url))
+    return MetricsData(out)
+
+
 def columnar_points(batch: MetricsData) -> int:
     from omni_core.datamodel import NumberPoints
 
@@ -205,7 +224,7 @@ def test_columnar_points_store_the_rows_of_their_point_objects_by_every_path(tmp
     for path in FIXTURES:
         scrapes = batches(path, 4)
         merged = MetricsData([rm for batch in scrapes[1:] for rm in batch.resource_metrics])  # as the queue merges
-        for batch in [*scrapes, merged]:
+        for batch in [*scrapes, merged, with_own_series(merged, 0), with_own_series(scrapes[-1], 1)]:
             columnar += columnar_points(batch)
             plain.write(batch)
             encoded.write(batch)
