@@ -67,6 +67,10 @@ class StoreStateReading:
         self.failures = 0
         self._counters = _counters(registry) if registry is not None else None
 
+    @property
+    def interval_s(self) -> float:
+        return self._interval_s
+
     def __call__(self) -> MetricsData | None:
         """This cycle's reading; ``None`` when no reading is due yet or the store could not be read at all."""
         if not self._take_turn():

@@ -58,6 +58,7 @@ __all__ = [
     "parse_limits",
     "schema_options",
     "scrape_targets",
+    "store_state_interval",
     "target_from_settings",
 ]
 
@@ -271,7 +272,7 @@ def build_discovery(
 def build_store_state(
     settings: OmniSettings, registry: "CollectorRegistry | None" = None, *, store: Store | None = None
 ) -> StoreStateReading:
-    """Reads the store's state every ``store_state_interval_s`` through ``store``'s client, or a
+    """Reads the store's state every :func:`store_state_interval` through ``store``'s client, or a
     client on the same DSN opened on first use (on chDB that is the process's one engine, never a second).
 
     The reading runs inside the cycle's export, so a server client of its own is bounded by
@@ -298,8 +299,15 @@ def build_store_state(
 
     return StoreStateReading(
         open_query, databases=(settings.database,), cluster=settings.cluster_name, registry=registry,
-        interval_s=settings.store_state_interval_s,
+        interval_s=store_state_interval(settings),
     )
+
+
+def store_state_interval(settings: OmniSettings) -> float:
+    """``store_state_interval_s``, but at most half the health API's staleness window
+    (``health_staleness_intervals`` x ``scrape_interval_s``): the store rules judge the newest
+    reading, and one older than the window makes the store's entities unknown."""
+    return min(settings.store_state_interval_s, settings.health_staleness_intervals * settings.scrape_interval_s / 2)
 
 
 def event_namespaces(settings: OmniSettings) -> list[str]:

@@ -20,6 +20,11 @@ non-string labels, a value of an unusual type) is encoded whole by the column bu
 clickhouse-connect into the same insert. Either way every block is what clickhouse-connect
 would write for the plain path's columns, so the stored rows are the plain path's.
 
+Counters and gauges that come as :class:`~omni_core.datamodel.NumberPoints` (the steady-state
+converter's columns) are read as columns, without a point object per row; a shared attribute
+column is proven equal to the cached maps once per batch (a batch holds several scrapes of a
+target, all sharing it).
+
 Memory: a cached layout holds one encoded block without its changing columns (4.3 MB, about
 180 bytes per row, for bench/parse.py's 50k-sample Envoy-like target) and a reference to each row's attribute
 map, shared with the writer's map cache; at most ``max_layouts`` segments are kept.
@@ -485,14 +490,14 @@ def _flags(points: Sequence[Any]) -> list[int]:
     return flags
 
 
-def _values(raw: list[Any], flags: list[int] | None) -> bytes:
+def _values(raw: list[Any], flags: list[int]) -> bytes:
     """``0.0`` if flagged NO_RECORDED_VALUE or missing, else ``float(value)`` (``-0.0`` keeps
-    its sign), as Float64: what the column path stores. ``flags`` None: none set."""
+    its sign), as Float64: what the column path stores."""
     if _exact(raw, _FLOAT_ONLY):
         values = np.array(raw, dtype="<f8")
     else:
         values = np.array([0.0 if v is None else float(v) for v in raw], dtype="<f8")
-    if flags is not None and any(flags):
+    if any(flags):
         values[(np.array(flags, dtype=np.int64) & NO_RECORDED_VALUE) != 0] = 0.0
     return values.tobytes()
 

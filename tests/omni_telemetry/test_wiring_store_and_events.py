@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from exporters.clickhouse import MetricKind, connect, qualified, qualified_logs
 from omni_core.errors import ConfigError, StorageUnavailable
 from omni_telemetry._store_state import StoreStateReading, WithStoreState
-from omni_telemetry._wiring import build_collect, event_namespaces
+from omni_telemetry._wiring import build_collect, build_store_state, event_namespaces
 from omni_telemetry.settings import TargetSettings, load_settings
 
 POOL = b"""# TYPE diskpool_status gauge
@@ -160,6 +160,19 @@ def test_collect_reads_the_store_state_every_store_state_interval_s(tmp_path):
     assert readings == [(1,)]  # the first cycle reads, the second is within the hour
     scraped = client.query(f"SELECT count() FROM {gauges} WHERE MetricName = 'diskpool_status'").result_rows
     assert scraped == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("scrape_interval_s", "store_state_interval_s", "expected"),
+    [(15, 30, 22.5), (2, 30, 3.0), (60, 30, 30.0), (15, 0, 0.0)],
+)
+def test_the_store_state_interval_stays_within_half_the_health_staleness_window(
+    scrape_interval_s, store_state_interval_s, expected
+):
+    settings = load_settings(
+        scrape_interval_s=scrape_interval_s, store_state_interval_s=store_state_interval_s, health_staleness_intervals=3
+    )
+    assert build_store_state(settings).interval_s == expected
 
 
 def test_a_negative_store_state_interval_is_refused():
