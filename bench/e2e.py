@@ -3,19 +3,31 @@
 Why whole processes: what a user pays is scrape + parse + convert + insert + what the store
 does afterwards (ClickHouse merges), not the parser alone. Both scrape the same static
 Envoy-like target (bench/parse.py's generator, 50,000 samples by default) at the same
-interval for the same duration; every minute the bench reads each process's CPU time
-(``/proc/PID/stat``, all threads) and how many samples it has stored so far:
+interval for the same duration; every step (just after ours stored a batch, so that a step
+holds whole batches) the bench reads each process's CPU time
+(``/proc/PID/stat``, all threads) and how many samples it has stored so far, both in
+Prometheus's unit, one per sample line of the exposition (a histogram's every bucket,
+``_count`` and ``_sum`` is one sample each; a stored histogram row holds 22 of this target's):
 
-- ours: ``omni_samples_scraped_total`` from the collector's own ``/metrics``
-  (``metrics_port``), counted once the batch is written (``omni_exporter_samples_written_total``
-  is printed beside it, and the smaller of the two is used);
+- ours: ``omni_exporter_exposition_samples_written_total`` from the collector's own ``/metrics``
+  (``metrics_port``): samples in batches the store accepted, counted per exposed line.
+  ``omni_samples_scraped_total`` is printed beside it; ``omni_exporter_samples_written_total``
+  is not used, since it counts rows (a histogram row is one);
 - Prometheus: ``prometheus_tsdb_head_samples_appended_total`` from its ``/metrics``.
 
-It prints CPU microseconds per stored sample for each minute and each process, their ratio,
-peak RSS (``VmHWM``) and bytes on disk per stored sample. Without a ``prometheus`` binary on
-PATH (Debian: ``apt-get install prometheus``) it measures ours alone and says so.
+Both include the five per-scrape series (``up``, ``scrape_duration_seconds``, ...); ours also
+the store's own state (``service.name=clickhouse``, a few hundred samples per reading). After
+both stopped, the bench opens our store and counts the samples of job ``bench`` in the tables
+the same way (rows of gauges and sums, ``length(BucketCounts) + 2`` per histogram row,
+quantiles + 2 per summary row), as a cross-check of the counter.
 
-    .venv/bin/python bench/e2e.py [--minutes 5] [--interval 2] [--samples 50000]
+It prints CPU microseconds per stored sample for each step and each process, their ratio,
+peak RSS (``VmHWM``) and bytes on disk per stored sample. Without a ``prometheus`` binary on
+PATH (Debian: ``apt-get install prometheus``) it measures ours alone and says so. The
+collector runs with the default settings (batching included); ``--config-extra`` appends YAML
+lines to its config, to measure other settings.
+
+    .venv/bin/python bench/e2e.py [--minutes 5] [--interval 2] [--samples 50000] [--step 60]
 """
 
 from __future__ import annotations
@@ -89,6 +101,26 @@ def metric_sum(url: str, name: str) -> float:
     return total
 
 
+def stored_in_store(data_dir: Path) -> float | None:
+    """Samples of job ``bench`` in our store (opened after the collector stopped), in Prometheus's unit."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from exporters.clickhouse import connect
+
+        client = connect(f"chdb://{data_dir}")
+        sql = (
+            "SELECT (SELECT count() FROM otel.otel_metrics_gauge WHERE ServiceName = 'bench')"
+            " + (SELECT count() FROM otel.otel_metrics_sum WHERE ServiceName = 'bench')"
+            " + (SELECT sum(length(BucketCounts) + 2) FROM otel.otel_metrics_histogram WHERE ServiceName = 'bench')"
+            " + (SELECT sum(length(`ValueAtQuantiles.Quantile`) + 2) FROM otel.otel_metrics_summary"
+            " WHERE ServiceName = 'bench')"
+        )
+        return float(client.query(sql).result_rows[0][0])
+    except Exception as exc:  # the figures above stand without it
+        print(f"could not read the store for the cross-check: {exc}")
+        return None
+
+
 def disk_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -98,16 +130,22 @@ class Runner:
     name: str
     process: subprocess.Popen[bytes]
     metrics_url: str
-    stored_metric: tuple[str, ...]
+    stored_metric: str
     data_dir: Path
-    minutes: list[tuple[float, float]] = field(default_factory=list)  # (cpu s, stored samples) per minute
+    minutes: list[tuple[float, float]] = field(default_factory=list)  # (cpu s, stored samples) per step
     peak_rss: float = 0.0
+    scraped_metric: str = ""
+    scraped: float = 0.0  # what the target exposed so far (printed beside what was stored)
 
     def stored(self) -> float:
-        return min(metric_sum(self.metrics_url, name) for name in self.stored_metric)
+        return metric_sum(self.metrics_url, self.stored_metric)
+
+    def read_scraped(self) -> None:
+        if self.scraped_metric:
+            self.scraped = metric_sum(self.metrics_url, self.scraped_metric)
 
 
-def start_ours(target: str, interval: float, workdir: Path) -> Runner:
+def start_ours(target: str, interval: float, workdir: Path, extra: list[str] = ()) -> Runner:
     port = free_port()
     config = workdir / "omni.yaml"
     data = workdir / "omni-data"
@@ -120,6 +158,7 @@ def start_ours(target: str, interval: float, workdir: Path) -> Runner:
         f"  - url: {target}\n"
         "    source: prometheus\n"
         "    job: bench\n"
+        + "".join(f"{line}\n" for line in extra)
     )
     binary = shutil.which("omni-telemetry", path=str(ROOT / ".venv" / "bin")) or "omni-telemetry"
     process = subprocess.Popen(
@@ -128,7 +167,7 @@ def start_ours(target: str, interval: float, workdir: Path) -> Runner:
     )
     return Runner(
         "omni-telemetry", process, f"http://127.0.0.1:{port}/metrics",
-        ("omni_samples_scraped_total", "omni_exporter_samples_written_total"), data,
+        "omni_exporter_exposition_samples_written_total", data, scraped_metric="omni_samples_scraped_total",
     )
 
 
@@ -155,8 +194,25 @@ def start_prometheus(target: str, interval: float, workdir: Path) -> Runner | No
     )
     return Runner(
         "prometheus", process, f"http://127.0.0.1:{port}/metrics",
-        ("prometheus_tsdb_head_samples_appended_total",), data,
+        "prometheus_tsdb_head_samples_appended_total", data,
     )
+
+
+def wait_for_a_write(ours: Runner, limit_s: float = 60.0) -> None:
+    """Return just after ours stores its next batch.
+
+    Ours writes in batches (``batch_max_age_s``, 10 s by default: ~250,000 samples of this
+    target at once), so a reading at an arbitrary moment cuts a step in the middle of one and
+    the step is credited with one batch more or less than its CPU paid for. Taking every
+    reading right after a write makes each step whole batches; Prometheus appends every
+    scrape, so its readings need no alignment.
+    """
+    before = ours.stored()
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and ours.process.poll() is None:
+        time.sleep(0.25)  # a /metrics answer costs ours ~ms of CPU: poll gently
+        if ours.stored() != before:
+            return
 
 
 def main() -> None:
@@ -165,6 +221,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=2.0, help="scrape interval, seconds")
     parser.add_argument("--samples", type=int, default=50_000)
     parser.add_argument("--step", type=float, default=60.0, help="seconds between readings (one row each)")
+    parser.add_argument("--config-extra", action="append", default=[], metavar="YAML_LINE",
+                        help="a line appended to the collector's config (repeatable), e.g. 'batch_max_age_s: 5'")
     args = parser.parse_args()
 
     body = envoy_like(args.samples).encode()
@@ -175,7 +233,9 @@ def main() -> None:
     print(f"static target: {samples} samples, {len(body) / 1e6:.1f} MB, every {args.interval:g} s, "
           f"{args.minutes:g} min; work dir {workdir}")
 
-    runners = [start_ours(target, args.interval, workdir)]
+    if args.config_extra:
+        print("collector settings beyond the defaults: " + "; ".join(args.config_extra))
+    runners = [start_ours(target, args.interval, workdir, args.config_extra)]
     prometheus = start_prometheus(target, args.interval, workdir)
     if prometheus is None:
         print("prometheus is not installed (apt-get install prometheus): measuring omni-telemetry alone")
@@ -186,10 +246,12 @@ def main() -> None:
         last = {r.name: (cpu_seconds(r.process.pid), 0.0) for r in runners}
         for _ in range(max(1, round(args.minutes * 60 / args.step))):
             time.sleep(args.step)
+            wait_for_a_write(runners[0])
             for runner in runners:
                 if runner.process.poll() is not None:
                     sys.exit(f"{runner.name} exited early with {runner.process.returncode}; see {workdir}")
                 cpu, stored = cpu_seconds(runner.process.pid), runner.stored()
+                runner.read_scraped()
                 last_cpu, last_stored = last[runner.name]
                 runner.minutes.append((cpu - last_cpu, stored - last_stored))
                 runner.peak_rss = peak_rss_mib(runner.process.pid)
@@ -204,6 +266,8 @@ def main() -> None:
                 runner.process.kill()
         server.shutdown()
 
+    on_disk_of = {runner.name: disk_bytes(runner.data_dir) for runner in runners}  # before the store is opened
+    in_store = stored_in_store(runners[0].data_dir)
     per_sample: dict[str, list[float]] = {}
     for runner in runners:
         per_sample[runner.name] = [cpu * 1e6 / stored if stored else float("inf") for cpu, stored in runner.minutes]
@@ -219,10 +283,14 @@ def main() -> None:
     for runner in runners:
         cpu = sum(c for c, _ in runner.minutes)
         stored = sum(s for _, s in runner.minutes)
-        on_disk = disk_bytes(runner.data_dir)
+        on_disk = on_disk_of[runner.name]
         print(f"{runner.name:>15}: {cpu * 1e6 / max(stored, 1):7.2f} CPU-us per stored sample overall, "
               f"{stored:,.0f} samples stored, peak RSS {runner.peak_rss:,.0f} MiB, "
               f"{on_disk / max(stored, 1):.2f} bytes on disk per sample")
+    ours = runners[0]
+    print(f"omni-telemetry stored (exposition samples, counter): {sum(s for _, s in ours.minutes):,.0f} by the last "
+          f"reading, scraped by then {ours.scraped:,.0f}; job bench in the store after shutdown: "
+          + (f"{in_store:,.0f}" if in_store is not None else "not readable"))
     if len(runners) == 2:
         ours, theirs = (sum(c for c, _ in r.minutes) / max(sum(s for _, s in r.minutes), 1) for r in runners)
         first, fifth = per_sample[runners[0].name][0], per_sample[runners[0].name][-1]

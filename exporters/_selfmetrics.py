@@ -26,6 +26,14 @@ class ExporterMetrics(PerRegistry):
         self.samples_written = Counter(
             "omni_exporter_samples_written", "Data points in the batches the sink accepted.", ["sink"], registry=registry
         )
+        self.exposition_samples_written = Counter(
+            "omni_exporter_exposition_samples_written",
+            "Samples in the batches the sink accepted, counted as the Prometheus text format exposes them "
+            "(a counter or gauge point 1, a histogram point its buckets + _count + _sum, a summary point its "
+            "quantiles + _count + _sum): the unit of Prometheus's prometheus_tsdb_head_samples_appended_total.",
+            ["sink"],
+            registry=registry,
+        )
         self.batches_retried = Counter(
             "omni_exporter_batches_retried", "Failed delivery attempts that will be retried.", ["sink"], registry=registry
         )

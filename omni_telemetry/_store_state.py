@@ -3,21 +3,27 @@
 The scrape loop hands every cycle's ``MetricsData`` to one sink. Wrapping that sink here
 (rather than teaching the loop about ClickHouse) adds the store-state reading to the same
 export: it rides the same delivery queue (retries, spool, insert deduplication) and lands in
-the same tables as the scraped targets, once per cycle. The reading runs inside
-``export``, which the loop already calls off its event loop, so a slow server never stalls
-scraping. A reading that fails is logged and counted, and the cycle's scraped data is
-exported all the same.
+the same tables as the scraped targets. The reading runs inside ``export``, which the loop
+already calls off its event loop, so a slow server never stalls scraping. A reading that
+fails is logged and counted, and the cycle's scraped data is exported all the same.
+
+Why not every cycle: a reading queries system tables (parts, disks, errors), which costs the
+process about a tenth of its CPU when a large target is scraped every 2 s, while what it
+reports (disk space, part counts) moves over minutes. So it is taken at most once per
+``interval_s`` (``store_state_interval_s``), on the first cycle at or after each due time.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
 from collectors.store import StoreStateReader
+from omni_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -33,6 +39,9 @@ class StoreStateReading:
 
     ``open_query`` returns the query callable (SQL in, rows out) of a fresh or shared
     client; on chDB that is the process's one engine, so the reader never opens a second.
+    ``interval_s`` spaces readings: a call before the next due time returns ``None`` without
+    reading (0 reads on every call). Due times advance by ``interval_s`` from the first
+    reading, so a cycle a few milliseconds early does not push the reading a whole cycle back.
     """
 
     def __init__(
@@ -42,8 +51,15 @@ class StoreStateReading:
         databases: tuple[str, ...] = (),
         cluster: str = "",
         registry: "CollectorRegistry | None" = None,
+        interval_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if interval_s < 0:
+            raise ConfigError(f"store_state_interval_s must be 0 or more, got {interval_s:g}", field="store_state_interval_s")
         self._open_query = open_query
+        self._interval_s = interval_s
+        self._clock = clock
+        self._due: float | None = None
         self._databases = databases
         self._cluster = cluster
         self._reader: StoreStateReader | None = None
@@ -51,8 +67,14 @@ class StoreStateReading:
         self.failures = 0
         self._counters = _counters(registry) if registry is not None else None
 
+    @property
+    def interval_s(self) -> float:
+        return self._interval_s
+
     def __call__(self) -> MetricsData | None:
-        """This cycle's reading, or ``None`` when the store could not be read at all."""
+        """This cycle's reading; ``None`` when no reading is due yet or the store could not be read at all."""
+        if not self._take_turn():
+            return None
         try:
             if self._reader is None:
                 self._reader = StoreStateReader(
@@ -67,6 +89,17 @@ class StoreStateReading:
         self._count(failed=bool(reading.failures))
         return reading.metrics_data
 
+    def _take_turn(self) -> bool:
+        if self._interval_s <= 0:
+            return True
+        now = self._clock()
+        if self._due is not None and now < self._due:
+            return False
+        self._due = now + self._interval_s if self._due is None else self._due + self._interval_s
+        if self._due <= now:  # behind by more than an interval (a long stall): start again from now
+            self._due = now + self._interval_s
+        return True
+
     def _count(self, *, failed: bool) -> None:
         self.readings += 1
         self.failures += int(failed)
@@ -80,7 +113,7 @@ def _counters(registry: "CollectorRegistry") -> tuple[Any, Any]:
     from prometheus_client import Counter
 
     return (
-        Counter("omni_store_state_reads", "Readings of the store's own state (one per cycle)", registry=registry),
+        Counter("omni_store_state_reads", "Readings of the store's own state (at most one per store_state_interval_s)", registry=registry),
         Counter(
             "omni_store_state_read_failures",
             "Readings of the store's state that failed entirely or in part (see the log)",

@@ -58,6 +58,7 @@ __all__ = [
     "parse_limits",
     "schema_options",
     "scrape_targets",
+    "store_state_interval",
     "target_from_settings",
 ]
 
@@ -271,8 +272,8 @@ def build_discovery(
 def build_store_state(
     settings: OmniSettings, registry: "CollectorRegistry | None" = None, *, store: Store | None = None
 ) -> StoreStateReading:
-    """Reads the store's state each cycle through ``store``'s client, or a client on the same
-    DSN opened on first use (on chDB that is the process's one engine, never a second).
+    """Reads the store's state every :func:`store_state_interval` through ``store``'s client, or a
+    client on the same DSN opened on first use (on chDB that is the process's one engine, never a second).
 
     The reading runs inside the cycle's export, so a server client of its own is bounded by
     the scrape timeout: a store that hangs delays a cycle by that much at most, and the
@@ -297,8 +298,16 @@ def build_store_state(
         return query
 
     return StoreStateReading(
-        open_query, databases=(settings.database,), cluster=settings.cluster_name, registry=registry
+        open_query, databases=(settings.database,), cluster=settings.cluster_name, registry=registry,
+        interval_s=store_state_interval(settings),
     )
+
+
+def store_state_interval(settings: OmniSettings) -> float:
+    """``store_state_interval_s``, but at most half the health API's staleness window
+    (``health_staleness_intervals`` x ``scrape_interval_s``): the store rules judge the newest
+    reading, and one older than the window makes the store's entities unknown."""
+    return min(settings.store_state_interval_s, settings.health_staleness_intervals * settings.scrape_interval_s / 2)
 
 
 def event_namespaces(settings: OmniSettings) -> list[str]:

@@ -177,7 +177,10 @@ class OmniSettings(BaseSettings):
 
     # the store's own state, Kubernetes events as logs (otel_logs)
     store_metrics_enabled: bool = Field(
-        default=True, description="each cycle, store the store's own state (disks, parts, errors) as omni_store_* metrics"
+        default=True, description="store the store's own state (disks, parts, errors) as omni_store_* metrics"
+    )
+    store_state_interval_s: float = Field(
+        default=30.0, ge=0, description="read the store's own state at most this often (0: every cycle)"
     )
     events_enabled: bool = Field(default=False, description="collect: watch Kubernetes Events and store them in otel_logs")
     events_namespaces: list[str] | None = Field(

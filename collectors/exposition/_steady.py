@@ -4,8 +4,10 @@ A target answers with the same lines every interval; only the values change. Onc
 parses in a row saw the same layout, this module keeps the layout of the body (every line's text up to its
 last space, and the metadata lines whole) and which output point each value feeds. A later
 body whose layout is identical is converted from its values alone: one regular expression
-splits every line, one tuple comparison proves the layout unchanged, and the points are
-rebuilt from the remembered attributes and series state. Any difference at all (a new
+picks every line's last token, the body rebuilt from the remembered prefixes and those
+tokens must equal it, one tuple comparison proves the other tokens unchanged, and the points
+are rebuilt from the remembered attributes and series state (counters and gauges as columns,
+:class:`~omni_core.datamodel.NumberPoints`). Any difference at all (a new
 series, a changed HELP, a timestamp, a value that is not a plain number) falls back to the
 full path, which also gives the exact error for invalid input. The result is the same as
 the full path's, which the differential tests check.
@@ -17,14 +19,15 @@ import math
 import re
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 
 from omni_core.datamodel import (
     FlaggedHistogramDataPoint,
-    FlaggedNumberDataPoint,
+    NumberPoints,
     QuantileValue,
+    SeriesAttributes,
     Summary,
     SummaryDataPoint,
 )
@@ -34,7 +37,7 @@ from ._convert import ConversionReport, ConversionTrace, TracedBuckets, TracedNu
 from ._gcpause import gc_paused
 from ._model import Exposition
 from ._parser import _decode, parse_exposition
-from ._points import _CUMULATIVE, _NO_EXEMPLARS, _number_point, _whole
+from ._points import _CUMULATIVE, _whole
 from ._tracker import SeriesState, SeriesTracker, advance_all
 
 __all__ = ["ConvertedScrape", "TargetConverter"]
@@ -44,9 +47,8 @@ _INF = math.inf
 #: One match per line (the newline is consumed, so no empty matches): the text up to and
 #: including the last space, and the last space-free token (the value of a sample line).
 _LINE = re.compile(r"(.* )?(\S*)\n")
-#: The same split, one side at a time: two passes returning flat lists of strings are cheaper
-#: than one pass returning pairs that must then be unzipped.
-_PREFIX = re.compile(r"(.* )?\S*\n")
+#: The last tokens alone: a steady body is checked against the remembered prefixes by rebuilding
+#: it from them and these (see ``_from_plan``), cheaper than a string per prefix to compare.
 _TOKEN = re.compile(r"(?:.* )?(\S*)\n")
 
 
@@ -140,6 +142,8 @@ class TargetConverter:
         self.tracker = tracker if tracker is not None else SeriesTracker()
         self._plan: _Plan | None = None
         self._last_prefixes: list[str] | None = None
+        #: what _evaluate derives once per plan (shared attribute columns), and for which plan
+        self._derived: tuple[_Plan | None, dict[object, Any]] = (None, {})
 
     def forget_layout(self) -> None:
         """Drop the remembered layout (the target failed, or its source changed)."""
@@ -222,10 +226,23 @@ class TargetConverter:
         return converted, report
 
     def _from_plan(self, plan: _Plan, text: str, now: int) -> list[Metric] | None:
-        if _PREFIX.findall(text) != plan.prefixes:
-            return None
+        derived_for, derived = self._derived
+        if derived_for is not plan:
+            derived = {}
+            self._derived = (plan, derived)
         tokens: list[str] = _TOKEN.findall(text)
-        if len(tokens) != text.count("\n"):  # a line the expression could not split as one
+        if len(tokens) != len(plan.prefixes):
+            return None
+        # The body must be the plan's lines with these last tokens: rebuilt and compared whole,
+        # which proves every line's prefix unchanged (and that each line split as one) without
+        # a string per prefix. Prefixes hold no newline and tokens no whitespace, so an equal
+        # body splits into exactly these prefixes and tokens.
+        parts = derived.get(_LAYOUT)
+        if parts is None:
+            parts = derived[_LAYOUT] = _layout_parts(plan.prefixes)
+        parts = parts.copy()
+        parts[1:-1:2] = tokens
+        if "".join(parts) != text:
             return None
         if plan.fixed_tokens(tokens) != plan.fixed:
             return None
@@ -239,7 +256,7 @@ class TargetConverter:
         except ValueError:
             return None  # the full path says which line is wrong
         with gc_paused():
-            metrics = _evaluate(plan, values, now)
+            metrics = _evaluate(plan, values, now, derived)
         if not self.tracker.finish_unchanged_scrape(now):
             self._plan = None  # the tracker's bound evicted series this layout still points at
         return metrics
@@ -312,6 +329,23 @@ def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:
     return ()
 
 
+#: Key in the per-plan ``derived`` dict of :func:`_layout_parts`'s list.
+_LAYOUT = "layout"
+
+
+def _layout_parts(prefixes: list[str]) -> list[str]:
+    """``[p0, _, "\\n" + p1, _, ..., "\\n" + pN, _, "\\n"]``: with each ``_`` set to a line's last
+    token, joined, the whole body."""
+    parts = [""] * (2 * len(prefixes) + 1)
+    parts[0:-1:2] = [prefixes[0], *("\n" + prefix for prefix in prefixes[1:])] if prefixes else []
+    parts[-1] = "\n"
+    return parts
+
+
+def _no_values(_values: list[float]) -> tuple[float, ...]:
+    return ()
+
+
 def _one(position: int) -> _FloatPicker:
     """A picker of one value that still answers a tuple, as ``itemgetter`` of several does."""
 
@@ -321,25 +355,44 @@ def _one(position: int) -> _FloatPicker:
     return pick
 
 
-def _evaluate(plan: _Plan, values: list[float], now: int) -> list[Metric]:
+def _gauge_columns(planned: _GaugePlan) -> tuple[SeriesAttributes, _FloatPicker, list[SeriesState]]:
+    positions = [pos for pos, _attrs, _state in planned.points]
+    pick: _FloatPicker
+    if len(positions) == 1:
+        pick = _one(positions[0])
+    else:
+        pick = itemgetter(*positions) if positions else _no_values
+    return (
+        SeriesAttributes([attrs for _pos, attrs, _state in planned.points]),
+        pick,
+        [state for _pos, _attrs, state in planned.points],
+    )
+
+
+def _evaluate(plan: _Plan, values: list[float], now: int, derived: dict[object, Any]) -> list[Metric]:
+    """The metrics of one scrape from its values. ``derived`` holds what is computed once per
+    plan: counters' and gauges' attribute maps as one shared :class:`SeriesAttributes` each, so
+    their points are columns (:class:`NumberPoints`) rather than one object per sample."""
     out: list[Metric] = []
-    for planned in plan.metrics:
+    for index, planned in enumerate(plan.metrics):
         template = planned.template
-        points: list[FlaggedNumberDataPoint]
         if isinstance(planned, _GaugePlan):
-            points = []
-            append = points.append
-            for pos, attrs, state in planned.points:
+            gauge = derived.get(index)
+            if gauge is None:
+                gauge = derived[index] = _gauge_columns(planned)
+            shared, pick, states = gauge
+            for state in states:
                 state.last_seen_ns = now
-                append(_number_point(attrs, 0, now, values[pos], _NO_EXEMPLARS))
+            picked = pick(values)
+            points = NumberPoints(shared, [0] * len(picked), now, picked)
             out.append(Metric(template.name, template.description, template.unit, Gauge(points)))
         elif isinstance(planned, _SumPlan):
+            shared = derived.get(index)
+            if shared is None:
+                shared = derived[index] = SeriesAttributes(planned.attributes)
             picked = planned.values(values)
             starts = advance_all(planned.states, picked, now)
-            points = [
-                _number_point(attrs, start, now, value, _NO_EXEMPLARS)
-                for attrs, start, value in zip(planned.attributes, starts, picked)
-            ]
+            points = NumberPoints(shared, starts, now, picked)
             out.append(
                 Metric(template.name, template.description, template.unit, Sum(points, _CUMULATIVE, planned.monotonic))
             )

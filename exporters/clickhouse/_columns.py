@@ -26,7 +26,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from omni_core.datamodel import NO_RECORDED_VALUE, Summary, point_flags
+from omni_core.datamodel import NO_RECORDED_VALUE, NumberPoints, Summary, point_flags
 
 from ._attributes import sorted_text_map
 from ._options import Generation, MetricKind
@@ -147,6 +147,12 @@ def _add_metric(batch: _Batch, metric: Metric, head_prefix: tuple, seconds: bool
     head = (*head_prefix, metric.name, metric.description or "", metric.unit or "")
     for column, value in zip(cols, head):
         column.extend(repeat(value, n))
+    if type(points) is NumberPoints:  # columns already: no point objects (kind is GAUGE or SUM)
+        _add_number_columns(cols, points, seconds, sorted_map)
+        if kind is MetricKind.SUM:
+            cols[21].extend(repeat(int(data.aggregation_temporality), n))
+            cols[22].extend(repeat(bool(data.is_monotonic), n))
+        return
     cols[11].extend([sorted_map(p.attributes) for p in points])
     if seconds:
         cols[12].extend([(p.start_time_unix_nano or 0) // _NS_PER_S for p in points])
@@ -194,6 +200,23 @@ def _add_metric(batch: _Batch, metric: Metric, head_prefix: tuple, seconds: bool
     cols[at + 6].extend([_unset_zero(p.min) for p in points])
     cols[at + 7].extend([_unset_zero(p.max) for p in points])
     cols[at + 8].extend(repeat(int(data.aggregation_temporality), n))
+
+
+def _add_number_columns(cols: list[list[Any]], points: NumberPoints, seconds: bool, sorted_map: SortedMap) -> None:
+    """What the per-point path below stores for points without flags or exemplars, read from columns."""
+    n = len(points)
+    cols[11].extend(map(sorted_map, points.attributes))
+    time_ns = points.time_unix_nano
+    if seconds:
+        cols[12].extend([(start or 0) // _NS_PER_S for start in points.start_times])
+        cols[13].extend(repeat(time_ns // _NS_PER_S, n))
+    else:
+        cols[12].extend([start or 0 for start in points.start_times])
+        cols[13].extend(repeat(time_ns, n))
+    cols[14].extend([0.0 if value is None else float(value) for value in points.values])
+    cols[15].extend(repeat(0, n))
+    for column in cols[16 : 16 + _EXEMPLAR_WIDTH]:
+        column.extend(repeat(_EMPTY, n))
 
 
 def _add_exemplars(cols: list[list[Any]], at: int, points: Sequence[Any], seconds: bool) -> None:

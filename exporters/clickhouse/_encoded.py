@@ -20,6 +20,11 @@ non-string labels, a value of an unusual type) is encoded whole by the column bu
 clickhouse-connect into the same insert. Either way every block is what clickhouse-connect
 would write for the plain path's columns, so the stored rows are the plain path's.
 
+Counters and gauges that come as :class:`~omni_core.datamodel.NumberPoints` (the steady-state
+converter's columns) are read as columns, without a point object per row; a shared attribute
+column is proven equal to the cached maps once per batch (a batch holds several scrapes of a
+target, all sharing it).
+
 Memory: a cached layout holds one encoded block without its changing columns (4.3 MB, about
 180 bytes per row, for bench/parse.py's 50k-sample Envoy-like target) and a reference to each row's attribute
 map, shared with the writer's map cache; at most ``max_layouts`` segments are kept.
@@ -28,8 +33,8 @@ map, shared with the writer's map cache; at most ``max_layouts`` segments are ke
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from itertools import chain
+from dataclasses import dataclass, field
+from itertools import chain, repeat
 from operator import attrgetter
 from typing import Any
 
@@ -46,7 +51,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from omni_core.datamodel import NO_RECORDED_VALUE, Summary
+from omni_core.datamodel import NO_RECORDED_VALUE, NumberPoints, SeriesAttributes, Summary
 
 from ._attributes import sorted_text_map
 from ._columns import SortedMap, to_columns
@@ -115,6 +120,11 @@ class _Block:
     attributes: list[dict[str, str]]  # the stored maps, in row order
     arrays: bytes  # bounds (histograms) or quantiles (summaries), encoded, with their lengths
     array_lengths: list[int]
+    verified: dict[int, SeriesAttributes] = field(default_factory=dict)
+    """Shared attribute columns (of :class:`NumberPoints`), by first row, proven equal to
+    ``attributes`` there ..."""
+    verified_in: int = -1
+    """... in this call of ``encode``: a batch of several scrapes of one target proves them once."""
 
 
 @dataclass
@@ -171,6 +181,7 @@ class NativeEncoder:
         self.hits = 0
         self.misses = 0
         self.plain = 0
+        self._calls = 0
 
     def encode(self, metrics_data: MetricsData) -> EncodedBatch | None:
         """Every table's Native payload for the batch; None when the column path must write it
@@ -181,6 +192,7 @@ class NativeEncoder:
             return None
 
     def _encode(self, metrics_data: MetricsData) -> EncodedBatch:
+        self._calls += 1
         payloads: dict[MetricKind, list[bytes]] = {}
         rows: dict[MetricKind, int] = {}
         skipped = 0
@@ -275,7 +287,7 @@ class NativeEncoder:
         pieces.append(bytes(out))
         return [p for p in pieces if not isinstance(p, bytes) or p]
 
-    def _reuse(self, layout: _Layout, points: dict[MetricKind, list[Any]]) -> dict[MetricKind, bytes] | None:
+    def _reuse(self, layout: _Layout, points: dict[MetricKind, list[Sequence[Any]]]) -> dict[MetricKind, bytes] | None:
         """The segment's blocks for these points, or None when any static part differs."""
         if points.keys() != layout.blocks.keys():
             return None
@@ -287,26 +299,23 @@ class NativeEncoder:
             encoded[kind] = chunk
         return encoded
 
-    def _block(self, kind: MetricKind, block: _Block, points: list[Any]) -> bytes | None:
-        if len(points) != block.rows:
+    def _block(self, kind: MetricKind, block: _Block, chunks: list[Sequence[Any]]) -> bytes | None:
+        """``chunks``: each metric's ``data_points``, in row order."""
+        if sum(map(len, chunks)) != block.rows:
             return None
-        attributes = list(map(_ATTRIBUTES, points))
-        if not _exact(attributes, {dict}):
-            return None
-        # Exact-str keys and values equal to the stored (sorted, exact-str) maps render to them.
-        if not _exact(chain.from_iterable(attributes), _STR_ONLY):
-            return None
-        if not _exact(chain.from_iterable(map(dict.values, attributes)), _STR_ONLY):
-            return None
-        if attributes != block.attributes:
+        if kind is MetricKind.GAUGE or kind is MetricKind.SUM:
+            if any(type(chunk) is NumberPoints for chunk in chunks):
+                return self._number_block(block, chunks)
+        points = list(chain.from_iterable(chunks))
+        if not _same_maps(list(map(_ATTRIBUTES, points)), block.attributes):
             return None
         if kind is not MetricKind.SUMMARY and any(map(_EXEMPLARS, points)):  # summaries have none
             return None
         dynamic: dict[int, bytes] = {}
-        self._times(points, dynamic)
+        self._times(list(map(_START, points)), list(map(_TIME, points)), dynamic)
         flags = _flags(points)
         if kind is MetricKind.GAUGE or kind is MetricKind.SUM:
-            dynamic[14] = _values(points, flags)
+            dynamic[14] = _values(list(map(_VALUE, points)), flags)
             dynamic[15] = _uint32(flags)
         elif kind is MetricKind.HISTOGRAM:
             bounds, lengths = _float_arrays(list(map(_BOUNDS, points)))
@@ -331,11 +340,53 @@ class NativeEncoder:
                 return None
             dynamic[17] = _offsets(lengths) + encoded_values
             dynamic[18] = _uint32(flags)
-        return b"".join(piece if isinstance(piece, bytes) else dynamic[piece] for piece in block.pieces)
+        return _joined(block, dynamic)
 
-    def _times(self, points: list[Any], dynamic: dict[int, bytes]) -> None:
-        times = list(map(_TIME, points))
-        starts = list(map(_START, points))
+    def _number_block(self, block: _Block, chunks: list[Sequence[Any]]) -> bytes | None:
+        """A gauge or sum block read chunk by chunk: :class:`NumberPoints` as columns, without
+        point objects, any other sequence point by point (the scrape's own series, ``up`` and
+        the rest, come as lists beside the target's columns).
+
+        Attribute maps are proven equal to the block's by content in every batch; a shared
+        attribute column once per batch, since the later scrapes of the target in it share it.
+        """
+        if block.verified_in != self._calls:
+            block.verified, block.verified_in = {}, self._calls
+        starts: list[Any] = []
+        times: list[Any] = []
+        values: list[Any] = []
+        flags: list[int] = []
+        row = 0
+        for chunk in chunks:
+            n = len(chunk)
+            if type(chunk) is NumberPoints:
+                maps: Sequence[Any] = chunk.attributes
+                if block.verified.get(row) is not maps:
+                    if not _same_maps(list(maps), block.attributes[row : row + n]):
+                        return None
+                    if type(maps) is SeriesAttributes:
+                        block.verified[row] = maps
+                starts.extend(chunk.start_times)
+                times.extend(repeat(chunk.time_unix_nano, n))
+                values.extend(chunk.values)
+                flags.extend(repeat(0, n))
+            else:
+                if not _same_maps(list(map(_ATTRIBUTES, chunk)), block.attributes[row : row + n]):
+                    return None
+                if any(map(_EXEMPLARS, chunk)):
+                    return None
+                starts.extend(map(_START, chunk))
+                times.extend(map(_TIME, chunk))
+                values.extend(map(_VALUE, chunk))
+                flags.extend(_flags(chunk))
+            row += n
+        dynamic: dict[int, bytes] = {}
+        self._times(starts, times, dynamic)
+        dynamic[14] = _values(values, flags)
+        dynamic[15] = _uint32(flags)
+        return _joined(block, dynamic)
+
+    def _times(self, starts: list[Any], times: list[Any], dynamic: dict[int, bytes]) -> None:
         if not _exact(times, _INT_ONLY):
             raise _Unencodable("a time that is not an int")
         if not _exact(starts, _INT_ONLY):
@@ -348,6 +399,21 @@ class NativeEncoder:
         else:
             dynamic[12] = np.array(starts, dtype="<i8").tobytes()
             dynamic[13] = np.array(times, dtype="<i8").tobytes()
+
+
+def _joined(block: _Block, dynamic: dict[int, bytes]) -> bytes:
+    return b"".join(piece if isinstance(piece, bytes) else dynamic[piece] for piece in block.pieces)
+
+
+def _same_maps(attributes: list[Any], stored: list[dict[str, str]]) -> bool:
+    """Dicts of exact-str keys and values equal to the stored (sorted, exact-str) maps render to them."""
+    if not _exact(attributes, {dict}):
+        return False
+    if not _exact(chain.from_iterable(attributes), _STR_ONLY):
+        return False
+    if not _exact(chain.from_iterable(map(dict.values, attributes)), _STR_ONLY):
+        return False
+    return attributes == stored
 
 
 def _segment_key(resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics) -> tuple:
@@ -375,10 +441,10 @@ def _segment_key(resource_metrics: ResourceMetrics, scope_metrics: ScopeMetrics)
     return (resource_items, scope_items, texts, dropped)
 
 
-def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[Any]]]:
-    """The metric list as the static columns see it, and the points per table in row order."""
+def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[Sequence[Any]]]]:
+    """The metric list as the static columns see it, and per table each metric's points, in row order."""
     shape: list[tuple] = []
-    points: dict[MetricKind, list[Any]] = {}
+    points: dict[MetricKind, list[Sequence[Any]]] = {}
     for metric in scope_metrics.metrics:
         data = metric.data
         kind = _KINDS.get(type(data))
@@ -397,13 +463,14 @@ def _shape(scope_metrics: ScopeMetrics) -> tuple[tuple, dict[MetricKind, list[An
         else:
             extra = ()
         shape.append((kind, *entry, len(data_points), *extra))
-        points.setdefault(kind, []).extend(data_points)
+        points.setdefault(kind, []).append(data_points)
     return tuple(shape), points
 
 
-def _check_static_parts(points: dict[MetricKind, list[Any]]) -> None:
+def _check_static_parts(points: dict[MetricKind, list[Sequence[Any]]]) -> None:
     """What makes a segment's layout unreusable whatever its values: a cheap scan before encoding it."""
-    for kind, kind_points in points.items():
+    for kind, chunks in points.items():
+        kind_points = list(chain.from_iterable(chunks))
         attributes = list(map(_ATTRIBUTES, kind_points))
         if not _exact(attributes, {dict}) or not _exact(chain.from_iterable(attributes), _STR_ONLY):
             raise _Unencodable("attributes that are not a dict of plain strings")
@@ -413,7 +480,7 @@ def _check_static_parts(points: dict[MetricKind, list[Any]]) -> None:
             raise _Unencodable("exemplars")
 
 
-def _flags(points: list[Any]) -> list[int]:
+def _flags(points: Sequence[Any]) -> list[int]:
     try:
         flags = list(map(attrgetter("flags"), points))
     except AttributeError:
@@ -423,10 +490,9 @@ def _flags(points: list[Any]) -> list[int]:
     return flags
 
 
-def _values(points: list[Any], flags: list[int]) -> bytes:
+def _values(raw: list[Any], flags: list[int]) -> bytes:
     """``0.0`` if flagged NO_RECORDED_VALUE or missing, else ``float(value)`` (``-0.0`` keeps
     its sign), as Float64: what the column path stores."""
-    raw = list(map(_VALUE, points))
     if _exact(raw, _FLOAT_ONLY):
         values = np.array(raw, dtype="<f8")
     else:

@@ -51,6 +51,7 @@ from omni_core.sink import BatchSink, MetricExporterSink, WriteOutcome, WriteRes
 from .._selfmetrics import ExporterMetrics
 from ._kinds import METRIC_BATCHES, BatchKind
 from ._options import DeliveryOptions
+from ._size import exposition_samples
 from ._spool import Spool, SpoolCorrupt, SpoolEntry
 
 __all__ = ["DeliveryQueue", "DeliveryStatus", "group_token"]
@@ -677,6 +678,8 @@ class DeliveryQueue(MetricExporter):
         if result.outcome is WriteOutcome.STORED:
             self._metrics.batches_written.labels(name).inc()
             self._metrics.samples_written.labels(name).inc(group.points)
+            if self._kind is METRIC_BATCHES:
+                self._metrics.exposition_samples_written.labels(name).inc(exposition_samples(metrics_data))
         elif result.outcome is WriteOutcome.RETRY:
             _log.warning("%s: batch %s (%d %s) not stored, will retry: %s", name, group.token, group.points, self._kind.unit,
                          result.detail)

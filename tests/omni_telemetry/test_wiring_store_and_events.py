@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from exporters.clickhouse import MetricKind, connect, qualified, qualified_logs
 from omni_core.errors import ConfigError, StorageUnavailable
 from omni_telemetry._store_state import StoreStateReading, WithStoreState
-from omni_telemetry._wiring import build_collect, event_namespaces
+from omni_telemetry._wiring import build_collect, build_store_state, event_namespaces
 from omni_telemetry.settings import TargetSettings, load_settings
 
 POOL = b"""# TYPE diskpool_status gauge
@@ -37,8 +37,9 @@ def two_cycles(process) -> None:
 
 def test_two_collect_cycles_store_the_store_state_beside_the_scraped_targets(tmp_path):
     dsn = f"chdb://{tmp_path / 'db'}"
-    # batch_max_age_s=0: each cycle's batch is inserted at once, so the second reading can see it
-    settings = load_settings(storage_dsn=dsn, cluster_name="lab", batch_max_age_s=0)
+    # batch_max_age_s=0: each cycle's batch is inserted at once, so the second reading can see it;
+    # store_state_interval_s=0: a reading every cycle
+    settings = load_settings(storage_dsn=dsn, cluster_name="lab", batch_max_age_s=0, store_state_interval_s=0)
     with http_target(Answer(POOL)) as server:
         process = build_collect(
             settings, [TargetSettings(url=f"{server.url}/metrics", source="prometheus")], open_store_first=True
@@ -112,6 +113,72 @@ def test_a_store_that_cannot_be_read_costs_only_its_reading_and_is_reopened_next
     assert len(opened) == 2
     assert registry.get_sample_value("omni_store_state_read_failures_total") == 1
     assert registry.get_sample_value("omni_store_state_reads_total") == 2
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_store_state_is_read_at_most_once_per_interval_on_a_fixed_rhythm(tmp_path):
+    client = connect(f"chdb://{tmp_path / 'db'}")
+    clock = ManualClock()
+    registry = CollectorRegistry()
+    reading = StoreStateReading(
+        lambda: (lambda sql: client.query(sql).result_rows), registry=registry, interval_s=30, clock=clock
+    )
+    sink = RecordingSink()
+    exporter = WithStoreState(sink, reading)
+    read_at = []
+    # cycles every 15 s, each a little late or early, then a stall of two minutes
+    for at in (0, 15.01, 29.98, 30.02, 45.0, 60.01, 75.0, 90.0, 210.0, 225.0, 240.0):
+        clock.now = 1000.0 + at
+        assert exporter.export(MetricsData([])) is MetricExportResult.SUCCESS  # every cycle is exported
+        if len(sink.exported[-1].resource_metrics) == 1:
+            read_at.append(at)
+    assert len(sink.exported) == 11
+    assert read_at == [0, 30.02, 60.01, 90.0, 210.0, 240.0]
+    assert registry.get_sample_value("omni_store_state_reads_total") == len(read_at)
+
+
+def test_collect_reads_the_store_state_every_store_state_interval_s(tmp_path):
+    dsn = f"chdb://{tmp_path / 'db'}"
+    settings = load_settings(storage_dsn=dsn, batch_max_age_s=0, store_state_interval_s=3600)
+    with http_target(Answer(POOL)) as server:
+        process = build_collect(
+            settings, [TargetSettings(url=f"{server.url}/metrics", source="prometheus")], open_store_first=True
+        )
+        two_cycles(process)
+    gauges = qualified(settings.schema_options(), MetricKind.GAUGE)
+    client = connect(dsn)
+    readings = client.query(
+        f"SELECT count(DISTINCT TimeUnix) FROM {gauges} WHERE MetricName = 'omni_store_disk_free_bytes'"
+    ).result_rows
+    assert readings == [(1,)]  # the first cycle reads, the second is within the hour
+    scraped = client.query(f"SELECT count() FROM {gauges} WHERE MetricName = 'diskpool_status'").result_rows
+    assert scraped == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("scrape_interval_s", "store_state_interval_s", "expected"),
+    [(15, 30, 22.5), (2, 30, 3.0), (60, 30, 30.0), (15, 0, 0.0)],
+)
+def test_the_store_state_interval_stays_within_half_the_health_staleness_window(
+    scrape_interval_s, store_state_interval_s, expected
+):
+    settings = load_settings(
+        scrape_interval_s=scrape_interval_s, store_state_interval_s=store_state_interval_s, health_staleness_intervals=3
+    )
+    assert build_store_state(settings).interval_s == expected
+
+
+def test_a_negative_store_state_interval_is_refused():
+    with pytest.raises(ConfigError) as raised:
+        load_settings(store_state_interval_s=-1)
+    assert raised.value.field == "store_state_interval_s"
 
 
 def test_events_namespaces_default_to_where_discovery_looks():

@@ -179,3 +179,50 @@ def test_generated_expositions_convert_the_same_by_either_path(families):
     texts = [text, evolve(text, 1), evolve(text, 2, reset_every=2), text]
     got, _ = steady(texts)
     assert got == reference(texts)
+
+
+def test_steady_counters_and_gauges_come_as_columns_sharing_one_attribute_column_per_metric():
+    from omni_core.datamodel import NumberPoints, SeriesAttributes
+
+    converter = TargetConverter()
+    texts = [HISTOGRAMS_AND_SUMMARY] + [evolve(HISTOGRAMS_AND_SUMMARY, seed) for seed in (1, 2, 3)]
+    results = [converter.convert(text, "", T0 + i * STEP) for i, text in enumerate(texts)]
+    assert [r.steady for r in results] == [False, False, True, True]
+    by_name = [{m.name: m.data.data_points for m in r.metrics} for r in results]
+    for name in ("up_things", "hits"):
+        third, fourth = by_name[2][name], by_name[3][name]
+        assert type(third) is NumberPoints and type(fourth) is NumberPoints
+        assert type(third.attributes) is SeriesAttributes
+        assert third.attributes is fourth.attributes  # built once per layout, not per scrape
+    # histograms and summaries stay SDK point lists
+    assert type(by_name[2]["rq_ms"]) is list
+    assert shape(results[3].metrics) == reference(texts)[3]  # the same points as the full path's
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ('hits{path="/"}', 'hits{path="/x"}'),  # a label value: same line count, same tokens
+        ("up_things{a=\"1\"} ", "up_things{a=\"1\"}\t"),  # a tab where the last space was
+        ("# TYPE hits counter", "# TYPE  hits counter"),  # a metadata line's spacing
+        ("rq_ms_sum{cluster=\"a\"} ", "rq_ms_sum{cluster=\"a\"}  "),  # two spaces before a value
+    ],
+)
+def test_any_change_outside_the_values_leaves_the_shortcut(change):
+    old, new = change
+    first, second, third = HISTOGRAMS_AND_SUMMARY, evolve(HISTOGRAMS_AND_SUMMARY, 1), evolve(HISTOGRAMS_AND_SUMMARY, 2)
+    assert old in third
+    changed = third.replace(old, new)
+    converter = TargetConverter()
+    for i, text in enumerate((first, second)):
+        converter.convert(text, "", T0 + i * STEP)
+    try:
+        expected = reference([first, second, changed])[2]
+    except ExpositionError as exc:
+        with pytest.raises(ExpositionError) as raised:
+            converter.convert(changed, "", T0 + 2 * STEP)
+        assert str(raised.value) == str(exc)
+        return
+    result = converter.convert(changed, "", T0 + 2 * STEP)
+    assert not result.steady
+    assert shape(result.metrics) == expected

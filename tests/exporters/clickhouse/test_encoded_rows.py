@@ -159,3 +159,108 @@ def test_segments_the_cache_cannot_serve_share_the_insert_and_store_the_rows_of_
     for kind in MetricKind:
         assert table_bytes(client, encoded_options, kind) == table_bytes(client, plain_options, kind), kind
     assert client.query(f"SELECT count() FROM {qualified(encoded_options, MetricKind.EXPONENTIAL_HISTOGRAM)}").result_rows[0][0] > 0
+
+
+def listed(batch: MetricsData) -> MetricsData:
+    """The same batch with every metric's points as a plain list of SDK point objects."""
+    from opentelemetry.sdk.metrics.export import Gauge, Metric, Sum
+
+    def relist(metric: Metric) -> Metric:
+        data = metric.data
+        if isinstance(data, Sum):
+            data = Sum(list(data.data_points), data.aggregation_temporality, data.is_monotonic)
+        elif isinstance(data, Gauge):
+            data = Gauge(list(data.data_points))
+        return Metric(metric.name, metric.description, metric.unit, data)
+
+    return MetricsData([
+        ResourceMetrics(rm.resource, [
+            ScopeMetrics(sm.scope, [relist(m) for m in sm.metrics], sm.schema_url) for sm in rm.scope_metrics
+        ], rm.schema_url)
+        for rm in batch.resource_metrics
+    ])
+
+
+def with_own_series(batch: MetricsData, flags: int) -> MetricsData:
+    """The batch with a gauge of point objects beside the columns, as a scrape adds ``up``."""
+    from opentelemetry.sdk.metrics.export import Gauge, Metric
+
+    from omni_core.datamodel import FlaggedNumberDataPoint
+
+    out = []
+    for rm in batch.resource_metrics:
+        scopes = []
+        for sm in rm.scope_metrics:
+            time_ns = T0 + len(out) * STEP
+            up = Metric("up", "The scraping was successful", "", Gauge([
+                FlaggedNumberDataPoint({}, 0, time_ns, 1.0, (), flags),
+            ]))
+            scopes.append(ScopeMetrics(sm.scope, [*sm.metrics, up], sm.schema_url))
+        out.append(ResourceMetrics(rm.resource, scopes, rm.schema_url))
+    return MetricsData(out)
+
+
+def columnar_points(batch: MetricsData) -> int:
+    from omni_core.datamodel import NumberPoints
+
+    return sum(
+        len(m.data.data_points)
+        for rm in batch.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+        if type(m.data.data_points) is NumberPoints
+    )
+
+
+@pytest.mark.parametrize("generation", ["classic", "v2"])
+def test_columnar_points_store_the_rows_of_their_point_objects_by_every_path(tmp_path, generation):
+    client = connect(f"chdb://{tmp_path}/store")
+    names = ("plain", "encoded", "objects")
+    options = {name: SchemaOptions(database=name, generation=generation) for name in names}
+    for name in names:
+        apply_schema(client, options[name])
+    plain = ClickHouseWriter(client, options["plain"], pre_encoded=False)
+    encoded = ClickHouseWriter(client, options["encoded"])
+    objects = ClickHouseWriter(client, options["objects"])
+    columnar = 0
+    for path in FIXTURES:
+        scrapes = batches(path, 4)
+        merged = MetricsData([rm for batch in scrapes[1:] for rm in batch.resource_metrics])  # as the queue merges
+        for batch in [*scrapes, merged, with_own_series(merged, 0), with_own_series(scrapes[-1], 1)]:
+            columnar += columnar_points(batch)
+            plain.write(batch)
+            encoded.write(batch)
+            objects.write(listed(batch))
+    assert columnar > 1000  # the steady scrapes did come as columns
+    assert encoded._encoder is not None and encoded._encoder.hits >= len(FIXTURES)
+    for kind in MetricKind:
+        expected = table_bytes(client, options["objects"], kind)
+        assert table_bytes(client, options["encoded"], kind) == expected, kind
+        assert table_bytes(client, options["plain"], kind) == expected, kind
+
+
+def test_a_shared_attribute_map_changed_between_batches_is_noticed_in_columnar_points(tmp_path):
+    from omni_core.datamodel import NumberPoints
+
+    client = connect(f"chdb://{tmp_path}/store")
+    plain_options = SchemaOptions(database="plain")
+    encoded_options = SchemaOptions(database="encoded")
+    apply_schema(client, plain_options)
+    apply_schema(client, encoded_options)
+    plain = ClickHouseWriter(client, plain_options, pre_encoded=False)
+    encoded = ClickHouseWriter(client, encoded_options)
+    path = DATA / "exposition" / "envoy_netdata_envoy_front_proxy.prom"
+    scrapes = batches(path, 4)
+    assert columnar_points(scrapes[3]) > 0
+    for batch in scrapes:
+        plain.write(batch)
+        encoded.write(batch)
+    hits_before = encoded._encoder.hits
+    metrics = scrapes[3].resource_metrics[0].scope_metrics[0].metrics
+    victim = next(m for m in metrics if type(m.data.data_points) is NumberPoints and len(m.data.data_points))
+    attributes = victim.data.data_points.attributes[0]
+    key = next(iter(attributes))
+    attributes[key] = attributes[key] + "-changed"  # type: ignore[index]
+    plain.write(scrapes[3])
+    encoded.write(scrapes[3])
+    assert encoded._encoder.hits == hits_before  # the mutated map was noticed: a fresh layout
+    for kind in MetricKind:
+        assert table_bytes(client, encoded_options, kind) == table_bytes(client, plain_options, kind)

@@ -14,7 +14,7 @@ from omni_telemetry.settings import load_settings
 
 def test_the_demo_stores_argocd_metrics_store_state_each_cycle_and_events_as_logs(tmp_path):
     dsn = f"chdb://{tmp_path / 'demo'}"
-    settings = load_settings(storage_dsn=dsn, scrape_interval_s=2, scrape_timeout_s=2)
+    settings = load_settings(storage_dsn=dsn, scrape_interval_s=2, scrape_timeout_s=2, store_state_interval_s=0)
     out = io.StringIO()
     summary = run_demo(settings, duration_s=6, interval_s=2, fill_s=180, console=Console(file=out, width=170))
 
