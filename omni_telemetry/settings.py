@@ -93,6 +93,9 @@ class OmniSettings(BaseSettings):
     database: str = "otel"
     retention_days: int = Field(default=0, ge=0, description="TTL of metric rows in days; 0 keeps them forever (the Collector's default)")
     table_generation: Literal["classic", "v2"] = "classic"
+    table_merge_selector_base: int = Field(
+        default=20, ge=0, description="similar parts a metric table lets accumulate before merging them; 0 = the engine's default (5)"
+    )
     exp_histogram_table: str = "otel_metrics_exponential_histogram"
     storage_cluster: str | None = Field(default=None, description="ClickHouse cluster name: ON CLUSTER DDL, replicated tables")
 
@@ -301,6 +304,7 @@ class OmniSettings(BaseSettings):
             ttl_days=self.retention_days,
             generation=self.table_generation,
             cluster=self.storage_cluster,
+            merge_selector_base=self.table_merge_selector_base,
         )
 
     def target_shard(self) -> "TargetShard":

@@ -12,7 +12,7 @@ from omni_core.errors import SchemaError, StorageUnavailable
 from ._failures import storage_failure
 from ._logs_schema import logs_schema_problems
 from ._options import Generation, MetricKind, SchemaOptions, qualified
-from ._schema import OPTIONAL_TABLE_SETTING, STATISTICS_TABLE_SETTING, column_ddl, expected_columns, render_schema
+from ._schema import MERGE_SELECTOR_TABLE_SETTING, OPTIONAL_TABLE_SETTING, STATISTICS_TABLE_SETTING, column_ddl, expected_columns, render_schema
 
 __all__ = ["apply_schema", "verify_schema"]
 
@@ -21,8 +21,8 @@ def apply_schema(client, options: SchemaOptions) -> None:
     """Create whatever is missing. Existing tables are never altered (see :func:`verify_schema`)."""
     try:
         known = client.query(
-            "SELECT name FROM system.merge_tree_settings WHERE name IN ({a:String}, {b:String})",
-            parameters={"a": OPTIONAL_TABLE_SETTING, "b": STATISTICS_TABLE_SETTING},
+            "SELECT name FROM system.merge_tree_settings WHERE name IN ({a:String}, {b:String}, {c:String})",
+            parameters={"a": OPTIONAL_TABLE_SETTING, "b": STATISTICS_TABLE_SETTING, "c": MERGE_SELECTOR_TABLE_SETTING},
         ).result_rows
     except Exception as exc:
         raise storage_failure(exc, "reading the server's table settings") from exc

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ._logs_schema import render_logs_schema
 from ._options import Generation, MetricKind, SchemaOptions
 
-__all__ = ["OPTIONAL_TABLE_SETTING", "STATISTICS_TABLE_SETTING", "column_ddl", "expected_columns", "render_schema"]
+__all__ = ["MERGE_SELECTOR_TABLE_SETTING", "OPTIONAL_TABLE_SETTING", "STATISTICS_TABLE_SETTING", "column_ddl", "expected_columns", "render_schema"]
 
 _STRING_MAP = "Map(LowCardinality(String), String)"
 
@@ -156,6 +156,8 @@ OPTIONAL_TABLE_SETTING = "string_serialization_version"
 #: Statistics the engine would otherwise compute for every column on every merge; no query of
 #: this project reads them. Only newer engines know the setting.
 STATISTICS_TABLE_SETTING = "auto_statistics_types"
+#: How many similar parts wait for a merge (see ``SchemaOptions.merge_selector_base``).
+MERGE_SELECTOR_TABLE_SETTING = "merge_selector_base"
 
 _SORT_KEYS: dict[str, str] = {
     "classic": "(ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))",
@@ -188,6 +190,8 @@ def _create_storage_table(options: SchemaOptions, kind: MetricKind, server_setti
         settings += f", {OPTIONAL_TABLE_SETTING} = 'single_stream'"
     if server_settings is None or STATISTICS_TABLE_SETTING in server_settings:
         settings += f", {STATISTICS_TABLE_SETTING} = ''"
+    if options.merge_selector_base and (server_settings is None or MERGE_SELECTOR_TABLE_SETTING in server_settings):
+        settings += f", {MERGE_SELECTOR_TABLE_SETTING} = {options.merge_selector_base}"
     return (
         f"CREATE TABLE IF NOT EXISTS `{options.database}`.`{_storage_table(options, kind)}`{_on_cluster(options)} (\n"
         f"    {body}\n"

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+
+import pytest
 from pathlib import Path
 
 from opentelemetry.sdk.metrics.export import Gauge, Metric, MetricsData, ResourceMetrics, ScopeMetrics
@@ -26,6 +28,7 @@ from exporters.clickhouse import (
 from exporters.clickhouse._columns import to_columns
 from exporters.clickhouse._connect import cheap_insert_settings
 from omni_core.datamodel import FlaggedNumberDataPoint
+from omni_core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = 1_700_000_000_000_000_000
@@ -112,3 +115,27 @@ def test_a_collector_writing_to_a_server_never_loads_chdb():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_tables_merge_less_often_where_the_engine_knows_the_merge_selector_base(tmp_path):
+    client = connect(f"chdb://{tmp_path}/store")
+    options = SchemaOptions(database="merges", merge_selector_base=20)
+    apply_schema(client, options)
+    has_setting = client.query(
+        "SELECT count() FROM system.merge_tree_settings WHERE name = 'merge_selector_base'"
+    ).result_rows[0][0]
+    create = client.query(
+        "SELECT engine_full FROM system.tables WHERE database = 'merges' AND name = {t:String}",
+        parameters={"t": options.tables.table_for(MetricKind.SUM)},
+    ).result_rows[0][0]
+    assert ("merge_selector_base = 20" in create) == bool(has_setting)
+    older = render_schema(options, server_settings={"string_serialization_version", "auto_statistics_types"})
+    assert not any("merge_selector_base" in statement for statement in older)
+    engine_default = render_schema(SchemaOptions(merge_selector_base=0))
+    assert not any("merge_selector_base" in statement for statement in engine_default)
+
+
+def test_a_merge_selector_base_of_one_is_refused_naming_the_setting():
+    with pytest.raises(ConfigError) as raised:
+        SchemaOptions(merge_selector_base=1)
+    assert raised.value.field == "table_merge_selector_base"
