@@ -5,10 +5,11 @@ though the absolute numbers do not. "ours" is a target's steady state: a ``Targe
 the target's successive scrapes (same layout, new values each time, as a real target answers
 every interval), producing the OpenTelemetry metrics a sink receives. Also printed: the first
 scrape of a target (full parse and conversion, plus remembering the layout), parse alone, and
-the peak memory of one parse (traced Python allocations) relative to the size of the text.
+the peak memory of one parse (traced Python allocations) relative to the size of the text, and
+the state a target's converter keeps per series after its first scrape (traced bytes and blocks).
 Inputs: a generated 50,000-sample Envoy-like exposition and the captured fixtures in
-tests/data/exposition/ (or the files given with --input). Targets: ratio >= 5 on the
-Envoy-like input, peak memory < 10x the text.
+tests/data/exposition/ (or the files given with --input). Targets on the Envoy-like input:
+steady-state ratio >= 5, first-scrape ratio >= 5, peak memory < 10x the text.
 
     .venv/bin/python bench/parse.py [--input FILE ...] [--seconds 1.0]
 """
@@ -140,6 +141,29 @@ def _peak_memory_ratio(body: bytes) -> float:
     return peak / len(body)
 
 
+def _state_per_series(body: bytes) -> tuple[float, float, int]:
+    """What a target's converter keeps after its first scrape: traced bytes and allocated blocks
+    (Python objects, plus the tables of dicts and sets) per stored series, and the series count.
+
+    The converted metrics are released first: only the state the next scrape needs is counted.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        converter = TargetConverter()
+        converter.convert(body, "", time.time_ns())
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    diff = after.compare_to(before, "filename")
+    size = sum(stat.size_diff for stat in diff)
+    blocks = sum(stat.count_diff for stat in diff)
+    series = max(len(converter.tracker), 1)
+    return size / series, blocks / series, len(converter.tracker)
+
+
 _VALUE = re.compile(rb"^([^#\n][^\n]* )([0-9][^ \n]*)$", re.M)
 
 
@@ -186,6 +210,11 @@ def bench(label: str, body: bytes, seconds: float) -> None:
         f"(first scrape of a target {first_rate:,.0f} samples/s, ratio {first_rate / theirs_rate:.1f}; "
         f"parse alone {parse_rate:,.0f} samples/s, ratio {parse_rate / theirs_rate:.1f}; "
         f"peak memory of one parse {_peak_memory_ratio(body):.1f}x text; {samples} samples, {len(body)} bytes)"
+    )
+    state_bytes, state_objects, series = _state_per_series(body)
+    print(
+        f"{label}: state kept after a first scrape {state_bytes:,.0f} bytes and {state_objects:.1f} objects "
+        f"per series ({series} series, {state_bytes * series / samples:,.0f} bytes per sample)"
     )
     sys.stdout.flush()
 
