@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Mapping, Sequence
@@ -33,7 +34,7 @@ from .._target import ParseLimits
 from ._convert import ConversionReport, ConversionTrace, TracedBuckets, TracedNumbers, to_metrics
 from ._gcpause import gc_paused
 from ._model import Exposition
-from ._parser import _decode, parse_exposition
+from ._parser import _decode, parse_with_label_texts
 from ._points import _CUMULATIVE, _NO_EXEMPLARS, _number_point, _whole
 from ._tracker import SeriesState, SeriesTracker, advance_all
 
@@ -139,12 +140,12 @@ class TargetConverter:
     def __init__(self, tracker: SeriesTracker | None = None) -> None:
         self.tracker = tracker if tracker is not None else SeriesTracker()
         self._plan: _Plan | None = None
-        self._last_prefixes: list[str] | None = None
+        self._last_layout: tuple[int, int] | None = None
 
     def forget_layout(self) -> None:
         """Drop the remembered layout (the target failed, or its source changed)."""
         self._plan = None
-        self._last_prefixes = None
+        self._last_layout = None
 
     def convert(
         self,
@@ -166,25 +167,37 @@ class TargetConverter:
             if metrics is not None:
                 return ConvertedScrape(metrics, plan.samples, 0, plan.warnings, None, True, plan.samples, 0)
         self._plan = None
-        exposition = parse_exposition(text, content_type, limits=limits)
+        with gc_paused():  # one pause for parse and conversion: see _gcpause
+            return self._convert_full(text, content_type, scrape_time_ns, limits, normalize, type_overrides, steady, missing)
+
+    def _convert_full(
+        self,
+        text: str,
+        content_type: str,
+        scrape_time_ns: int,
+        limits: ParseLimits,
+        normalize: Callable[[Exposition], Exposition] | None,
+        type_overrides: Mapping[str, str] | None,
+        steady: bool,
+        missing: Callable[[Exposition], list[str]] | None,
+    ) -> ConvertedScrape:
+        exposition, label_texts = parse_with_label_texts(text, content_type, limits=limits)
         if normalize is not None:
             exposition = normalize(exposition)
         # Remembering a layout costs about as much as converting; do it once the same layout has
         # been seen twice in a row, so a target whose series churn every scrape never pays for it.
-        pairs: list[tuple[str, str]] = []
-        prefixes: list[str] = []
+        # "The same layout" is judged by a fingerprint (see _layout_fingerprint) that is cheap to
+        # compute and small to keep; a false match only costs
+        # building a plan the next scrape then rejects, since the plan checks every line itself.
         trace: ConversionTrace | None = None
         if steady and exposition.format == "prometheus":
-            pairs = _LINE.findall(text)
-            prefixes = [prefix for prefix, _token in pairs]
-            if prefixes == self._last_prefixes:
+            layout = _layout_fingerprint(text, label_texts)
+            if layout == self._last_layout:
                 trace = ConversionTrace()
-            self._last_prefixes = prefixes
+            self._last_layout = layout
         converted, report = self._full(exposition, scrape_time_ns, type_overrides, missing, trace)
         if trace is not None and trace.cacheable and not report.dropped:
-            self._plan = _build_plan(
-                text, pairs, prefixes, content_type, trace, exposition.sample_count, converted.warnings
-            )
+            self._plan = _build_plan(text, content_type, trace, exposition.sample_count, converted.warnings)
         return converted
 
     def convert_exposition(
@@ -245,17 +258,28 @@ class TargetConverter:
         return metrics
 
 
+#: What a plain sample value is spelled with (``1.5e+06``): left out of the layout fingerprint.
+_VALUE_CHARACTERS = b"0123456789.eE+-"
+
+
+def _layout_fingerprint(text: str, label_texts: list[str]) -> tuple[int, int]:
+    """What tells a target's next body from this one beyond its values, cheaply: the body without
+    the characters values are spelled with, and the distinct label texts (so a label value that
+    differs only in such characters still changes the layout)."""
+    return zlib.crc32(text.encode().translate(None, _VALUE_CHARACTERS)), hash(tuple(label_texts))
+
+
 def _build_plan(
     text: str,
-    pairs: list[tuple[str, str]],
-    prefixes: list[str],
     content_type: str,
     trace: ConversionTrace,
     samples: int,
     warnings: tuple[str, ...],
 ) -> _Plan | None:
+    pairs: list[tuple[str, str]] = _LINE.findall(text)
     if len(pairs) != text.count("\n") or not pairs:
         return None
+    prefixes = [prefix for prefix, _token in pairs]
     tokens = [token for _prefix, token in pairs]
     # Value slots follow the order in which points use lines; lines are 1-based in the trace.
     used: dict[int, int] = {}
