@@ -51,6 +51,7 @@ from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _samp
 from ._model import Exposition, MetricFamily, Sample
 from ._tracker import SeriesKind, SeriesState, SeriesTracker
 
+_INF = math.inf
 _GAUGE, _SUM_MONO, _SUM = SeriesKind.GAUGE, SeriesKind.SUM_MONOTONIC, SeriesKind.SUM
 _HISTOGRAM, _SUMMARY = SeriesKind.HISTOGRAM, SeriesKind.SUMMARY
 
@@ -292,13 +293,14 @@ def _gauge(
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
+        meta = (name, _GAUGE, description, unit)
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
             attrs = hit[1]
-            state = observe((name, hit[2]), 0.0, now, _GAUGE, description, unit, attrs)
+            state = observe((name, hit[2]), 0.0, now, meta, attrs)
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
@@ -351,6 +353,7 @@ def _counter(
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
+        meta = (name, kind, description, unit)
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
@@ -360,7 +363,7 @@ def _counter(
             value = sample.value
             time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
             created_ns = created.get(hit[2]) if created else None
-            state = observe((name, hit[2]), value, time_ns, kind, description, unit, attrs, created_ns)
+            state = observe((name, hit[2]), value, time_ns, meta, attrs, created_ns)
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
@@ -375,21 +378,33 @@ def _counter(
     return out
 
 
-@dataclass(slots=True)
 class _Group:
-    labels: Mapping[str, str]
-    time_ns: int
-    origin: object  # identity of the labels without le/quantile: tells colliding series apart
-    buckets: list[tuple[float, float, int]] = field(default_factory=list)  # (bound, value, line)
-    quantiles: list[tuple[float, float, int]] = field(default_factory=list)
-    count: float | None = None
-    sum: float = 0.0
-    has_sum: bool = False
-    created_ns: int | None = None
-    exemplars: list[OtelExemplar] = field(default_factory=list)
-    count_line: int = 0
-    sum_line: int = 0
-    steady: bool = True  # no timestamps or exemplars: the next scrape may reuse this group's layout
+    """The samples of one histogram or summary series, gathered before its point is built."""
+
+    __slots__ = (
+        "labels", "time_ns", "origin", "buckets", "count", "sum", "has_sum", "created_ns", "exemplars",
+        "count_line", "sum_line", "steady", "ordered", "last_bound",
+    )
+
+    def __init__(self, labels: dict[str, str], time_ns: int, origin: object) -> None:
+        self.labels = labels
+        self.time_ns = time_ns
+        self.origin = origin  # identity of the labels without le/quantile: tells colliding series apart
+        self.buckets: list[tuple[float, float, int]] = []  # (bound or quantile, value, line)
+        self.count: float | None = None
+        self.sum = 0.0
+        self.has_sum = False
+        self.created_ns: int | None = None
+        self.exemplars: list[OtelExemplar] = []
+        self.count_line = 0
+        self.sum_line = 0
+        self.steady = True  # no timestamps or exemplars: the next scrape may reuse this group's layout
+        self.ordered = True  # buckets came in increasing order of bound: no sort needed
+        self.last_bound = -math.inf
+
+    @property
+    def quantiles(self) -> list[tuple[float, float, int]]:
+        return self.buckets
 
 
 def _grouped(
@@ -406,46 +421,63 @@ def _grouped(
     """
     name = family.name
     by_id = cache.by_id
-    suffixes: dict[str, str] = {}
+    cache_add = cache.add
+    bound_suffix = "_bucket" if split_label == "le" else ""
+    # sample name -> 0: bound sample, 1: _count, 2: _sum, 3: _created, 4: not part of the family
+    roles: dict[str, int] = {}
     groups: dict[tuple[tuple[str, str], ...], _Group] = {}
+    group: _Group | None = None
+    origin: object = None
     for sample in family.samples:
         labels = sample.labels
         hit = by_id.get(id(labels))
         if hit is None or hit[0] is not labels:
-            hit = cache.add(labels)
-        key = hit[2]
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = _Group(hit[1], _sample_time(sample, now), hit[4])
-        elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
-            report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
-            continue
-        suffix = suffixes.get(sample.name)
-        if suffix is None:
-            suffix = suffixes[sample.name] = sample.name[len(name):] if sample.name.startswith(name) else sample.name
+            hit = cache_add(labels)
+        if hit[4] is not origin or group is None:  # not the series of the previous sample
+            key = hit[2]
+            group = groups.get(key)
+            if group is None:
+                time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
+                group = groups[key] = _Group(hit[1], time_ns, hit[4])
+            elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
+                report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
+                group = None
+                continue
+            origin = hit[4]
+        sample_name = sample.name
+        role = roles.get(sample_name)
+        if role is None:
+            suffix = sample_name[len(name):] if sample_name.startswith(name) else sample_name
+            role = roles[sample_name] = (
+                0 if suffix == bound_suffix else 1 if suffix == "_count" else 2 if suffix == "_sum"
+                else 3 if suffix == "_created" else 4
+            )
         if sample.timestamp_ms is not None or sample.exemplar is not None or sample.line == 0:
             group.steady = False
-        if suffix == "_count":
-            group.count = sample.value
-            group.count_line = sample.line
-        elif suffix == "_sum":
-            group.sum = sample.value
-            group.has_sum = True
-            group.sum_line = sample.line
-        elif suffix == "_created":
-            group.created_ns = int(sample.value * 1e9)
-            group.steady = False
-        elif (suffix == "_bucket" and split_label == "le") or (suffix == "" and split_label == "quantile"):
+        if role == 0:
             bound = hit[3]
             if bound != bound:  # NaN: missing or not a number
                 raw = labels.get(split_label)
-                report.drop(1, f"{sample.name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
+                report.drop(1, f"{sample_name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
                 continue
-            (group.buckets if split_label == "le" else group.quantiles).append((bound, sample.value, sample.line))
+            if bound <= group.last_bound:
+                group.ordered = False
+            group.last_bound = bound
+            group.buckets.append((bound, sample.value, sample.line))
             if sample.exemplar is not None:
                 group.exemplars.extend(_exemplar(sample.exemplar, group.time_ns))
+        elif role == 1:
+            group.count = sample.value
+            group.count_line = sample.line
+        elif role == 2:
+            group.sum = sample.value
+            group.has_sum = True
+            group.sum_line = sample.line
+        elif role == 3:
+            group.created_ns = int(sample.value * 1e9)
+            group.steady = False
         else:
-            report.drop(1, f"{sample.name}: not part of {family.type} {name!r}; sample dropped")
+            report.drop(1, f"{sample_name}: not part of {family.type} {name!r}; sample dropped")
     return groups
 
 
@@ -460,35 +492,41 @@ def _histogram(
 ) -> Metric | None:
     points = []
     entries: list[BucketTrace] = []
+    meta = (family.name, _HISTOGRAM, family.help, unit)
+    observe = tracker.observe
+    name = family.name
     for key, group in _grouped(family, "le", now, tracker, report, cache).items():
-        if group.count is None:
-            report.drop(len(group.buckets) + 1, f"{family.name}{dict(key)}: histogram without _count dropped")
+        count_value = group.count
+        buckets = group.buckets
+        if count_value is None:
+            report.drop(len(buckets) + 1, f"{name}{dict(key)}: histogram without _count dropped")
             continue
-        group.buckets.sort()
+        if not group.ordered:
+            buckets.sort()
         bounds: list[float] = []
         counts: list[int] = []
         lines: list[int] = []
         ignored: list[int] = []  # +Inf buckets: the count comes from _count, but the line is still a value
         previous = 0.0
-        for bound, cumulative, line in group.buckets:
-            if math.isinf(bound) and bound > 0:
+        for bound, cumulative, line in buckets:
+            if bound == _INF:
                 ignored.append(line)
                 continue
             bounds.append(bound)
-            counts.append(max(_whole(cumulative - previous), 0))
+            delta = cumulative - previous
+            counts.append(int(delta) if 0.0 < delta < _INF else 0)  # max(_whole(delta), 0)
             lines.append(line)
             previous = cumulative
-        counts.append(max(_whole(group.count - previous), 0))
-        count = _whole(group.count)
-        state = tracker.observe(
-            (family.name, key), group.count, group.time_ns, _HISTOGRAM, family.help, unit,
-            dict(group.labels), group.created_ns, len(group.buckets) + 1 + group.has_sum,
-        )
+        delta = count_value - previous
+        counts.append(int(delta) if 0.0 < delta < _INF else 0)
+        attrs = group.labels
+        state = observe((name, key), count_value, group.time_ns, meta, attrs, group.created_ns, len(buckets) + 1 + group.has_sum)
         if state is None:  # cannot happen for one family's groups, which are keyed by series
             continue
+        # the attributes are shared with the series' state and other points: sinks only read them
         points.append(
             FlaggedHistogramDataPoint(
-                dict(group.labels), state.start_ns, group.time_ns, count, group.sum, counts, bounds,
+                attrs, state.start_ns, group.time_ns, _whole(count_value), group.sum, counts, bounds,
                 math.nan, math.nan, group.exemplars,
             )
         )
@@ -497,7 +535,7 @@ def _histogram(
             entries.append((tuple(lines), group.count_line, group.sum_line, state, bounds, tuple(ignored)))
     if not points:
         return None
-    metric = Metric(family.name, family.help, unit, Histogram(points, _CUMULATIVE))
+    metric = Metric(name, family.help, unit, Histogram(points, _CUMULATIVE))
     if trace is not None:
         trace.metrics.append(TracedBuckets(metric, entries))
     return metric
@@ -520,8 +558,8 @@ def _summary(
             continue
         group.quantiles.sort()
         state = tracker.observe(
-            (family.name, key), group.count, group.time_ns, _SUMMARY, family.help, unit,
-            dict(group.labels), group.created_ns, len(group.quantiles) + 1 + group.has_sum,
+            (family.name, key), group.count, group.time_ns, (family.name, _SUMMARY, family.help, unit),
+            group.labels, group.created_ns, len(group.quantiles) + 1 + group.has_sum,
         )
         if state is None:  # cannot happen for one family's groups, which are keyed by series
             continue
@@ -548,10 +586,10 @@ def staleness_metrics(stale: list[tuple[str, SeriesState]], time_ns: int) -> lis
     """One ``NO_RECORDED_VALUE`` point per vanished series, grouped back into metrics."""
     grouped: dict[tuple[str, int], list[SeriesState]] = {}
     for name, state in stale:
-        grouped.setdefault((name, state.kind), []).append(state)
+        grouped.setdefault((name, state.meta[1]), []).append(state)
     out = []
     for (name, kind), states in grouped.items():
-        description, unit = states[0].description, states[0].unit
+        _name, _kind, description, unit = states[0].meta
         data: Gauge | Sum | Histogram | Summary
         if kind in (_GAUGE, _SUM_MONO, _SUM):
             points = [
