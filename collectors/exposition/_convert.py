@@ -287,20 +287,19 @@ def _gauge(
 ) -> list[Metric]:
     out = []
     by_id = cache.by_id
-    observe = tracker.observe
     description = family.help
     for name, samples in _by_name(family.samples).items():
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
-        meta = (name, _GAUGE, description, unit)
+        observe = tracker.metric(name, (name, _GAUGE, description, unit)).observe
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
             attrs = hit[1]
-            state = observe((name, hit[2]), 0.0, now, meta, attrs)
+            state = observe(hit[2], 0.0, now, attrs)
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
@@ -345,7 +344,6 @@ def _counter(
     kind = _SUM_MONO if monotonic else _SUM
     description = family.help
     by_id = cache.by_id
-    observe = tracker.observe
     out = []
     for name, samples in by_name.items():
         if name.endswith("_created") and name != family.name:
@@ -353,7 +351,7 @@ def _counter(
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
-        meta = (name, kind, description, unit)
+        observe = tracker.metric(name, (name, kind, description, unit)).observe
         for sample in samples:
             labels = sample.labels
             hit = by_id.get(id(labels))
@@ -363,7 +361,7 @@ def _counter(
             value = sample.value
             time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
             created_ns = created.get(hit[2]) if created else None
-            state = observe((name, hit[2]), value, time_ns, meta, attrs, created_ns)
+            state = observe(hit[2], value, time_ns, attrs, created_ns)
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
@@ -492,9 +490,8 @@ def _histogram(
 ) -> Metric | None:
     points = []
     entries: list[BucketTrace] = []
-    meta = (family.name, _HISTOGRAM, family.help, unit)
-    observe = tracker.observe
     name = family.name
+    observe = tracker.metric(name, (name, _HISTOGRAM, family.help, unit)).observe
     for key, group in _grouped(family, "le", now, tracker, report, cache).items():
         count_value = group.count
         buckets = group.buckets
@@ -520,7 +517,7 @@ def _histogram(
         delta = count_value - previous
         counts.append(int(delta) if 0.0 < delta < _INF else 0)
         attrs = group.labels
-        state = observe((name, key), count_value, group.time_ns, meta, attrs, group.created_ns, len(buckets) + 1 + group.has_sum)
+        state = observe(key, count_value, group.time_ns, attrs, group.created_ns, len(buckets) + 1 + group.has_sum)
         if state is None:  # cannot happen for one family's groups, which are keyed by series
             continue
         # the attributes are shared with the series' state and other points: sinks only read them
@@ -552,15 +549,13 @@ def _summary(
 ) -> Metric | None:
     points = []
     entries: list[BucketTrace] = []
+    observe = tracker.metric(family.name, (family.name, _SUMMARY, family.help, unit)).observe
     for key, group in _grouped(family, "quantile", now, tracker, report, cache).items():
         if group.count is None:
             report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
             continue
         group.quantiles.sort()
-        state = tracker.observe(
-            (family.name, key), group.count, group.time_ns, (family.name, _SUMMARY, family.help, unit),
-            group.labels, group.created_ns, len(group.quantiles) + 1 + group.has_sum,
-        )
+        state = observe(key, group.count, group.time_ns, group.labels, group.created_ns, len(group.quantiles) + 1 + group.has_sum)
         if state is None:  # cannot happen for one family's groups, which are keyed by series
             continue
         points.append(
