@@ -146,7 +146,7 @@ def _label_text(labels: Mapping[str, str]) -> str:
 
 
 def _attributes(labels: Mapping[str, str], bound_label: str | None) -> dict[str, str]:
-    attrs = {k: labels[k] for k in sorted(labels) if labels[k] and k != bound_label and not k.startswith("__")}
+    attrs = {k: v for k, v in sorted(labels.items()) if v and k != bound_label and not k.startswith("__")}
     if "job" in attrs or "instance" in attrs:
         for name in _TARGET_LABELS:
             value = attrs.pop(name, None)
@@ -173,7 +173,7 @@ class _AttributeCache:
     the identity of the label dict, so one cache must never mix rules.
     """
 
-    __slots__ = ("by_id", "_bound_label", "_keys", "_full_labels")
+    __slots__ = ("by_id", "_bound_label", "_keys", "_full_labels", "_rests", "_bounds")
 
     def __init__(self, bound_label: str | None = None) -> None:
         #: id(labels) -> _CacheEntry
@@ -181,6 +181,10 @@ class _AttributeCache:
         self._bound_label = bound_label
         self._keys: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
         self._full_labels: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        #: labels without the bound label, in their order -> (attributes, key, origin)
+        self._rests: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], tuple[tuple[str, str], ...], object]] = {}
+        #: text of the bound label -> its float (NaN when missing or not a number)
+        self._bounds: dict[str | None, float] = {}
 
     def get(self, labels: Mapping[str, str]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
         hit = self.by_id.get(id(labels))
@@ -190,22 +194,40 @@ class _AttributeCache:
 
     def add(self, labels: Mapping[str, str]) -> _CacheEntry:
         bound_label = self._bound_label
-        attrs = _attributes(labels, bound_label)
-        key = tuple(attrs.items())
-        bound = math.nan
-        origin: object = key
-        if bound_label is not None:
+        if bound_label is None:
+            attrs = _attributes(labels, None)
+            key = tuple(attrs.items())
+            entry = (labels, attrs, key, math.nan, key)
+            self.by_id[id(labels)] = entry
+            return entry
+        # Every bucket of a series has its own label dict, equal but for the bound: convert the
+        # rest once per series (the same labels in the same order give the same attributes).
+        items = tuple(labels.items())
+        if items and items[-1][0] == bound_label:
+            rest = items[:-1]
+            raw: str | None = items[-1][1]
+        else:
+            rest = tuple([item for item in items if item[0] != bound_label])
             raw = labels.get(bound_label)
+        known = self._rests.get(rest)
+        if known is None:
+            attrs = _attributes(labels, bound_label)
+            key = tuple(attrs.items())
+            key = self._keys.setdefault(key, key)
+            origin: object = key
+            if len(attrs) != len(rest):
+                # something besides the bound label was dropped: only the full labels tell series apart
+                full = tuple(sorted(rest))
+                origin = self._full_labels.setdefault(full, full)
+            known = self._rests[rest] = (attrs, key, origin)
+        bound = self._bounds.get(raw)  # type: ignore[arg-type]
+        if bound is None:
             try:
                 bound = float(raw) if raw is not None else math.nan
             except ValueError:
                 bound = math.nan
-            origin = key = self._keys.setdefault(key, key)
-            if len(attrs) != len(labels) - (raw is not None):
-                # something besides the bound label was dropped: only the full labels tell series apart
-                full = tuple(sorted((k, v) for k, v in labels.items() if k != bound_label))
-                origin = self._full_labels.setdefault(full, full)
-        entry = (labels, attrs, key, bound, origin)
+            self._bounds[raw] = bound  # type: ignore[index]
+        entry = (labels, known[0], known[1], bound, known[2])
         self.by_id[id(labels)] = entry
         return entry
 
