@@ -434,10 +434,12 @@ def _grouped(
     tracker: SeriesTracker,
     report: ConversionReport,
     cache: _AttributeCache,
+    tracing: bool,
 ) -> dict[tuple[tuple[str, str], ...], _Group]:
     """Gather a histogram's or summary's samples per label set (minus ``le``/``quantile``).
 
-    ``cache`` must drop ``split_label`` and parse it as the bound.
+    ``cache`` must drop ``split_label`` and parse it as the bound. ``tracing``: whether to find
+    out which groups the next scrape could take from a plan (``_Group.steady``).
     """
     name = family.name
     by_id = cache.by_id
@@ -472,7 +474,7 @@ def _grouped(
                 0 if suffix == bound_suffix else 1 if suffix == "_count" else 2 if suffix == "_sum"
                 else 3 if suffix == "_created" else 4
             )
-        if sample.timestamp_ms is not None or sample.exemplar is not None or sample.line == 0:
+        if tracing and (sample.timestamp_ms is not None or sample.exemplar is not None or sample.line == 0):
             group.steady = False
         if role == 0:
             bound = hit[3]
@@ -514,7 +516,7 @@ def _histogram(
     entries: list[BucketTrace] = []
     name = family.name
     observe = tracker.metric(name, (name, _HISTOGRAM, family.help, unit)).observe
-    for key, group in _grouped(family, "le", now, tracker, report, cache).items():
+    for key, group in _grouped(family, "le", now, tracker, report, cache, trace is not None).items():
         count_value = group.count
         buckets = group.buckets
         if count_value is None:
@@ -572,7 +574,7 @@ def _summary(
     points = []
     entries: list[BucketTrace] = []
     observe = tracker.metric(family.name, (family.name, _SUMMARY, family.help, unit)).observe
-    for key, group in _grouped(family, "quantile", now, tracker, report, cache).items():
+    for key, group in _grouped(family, "quantile", now, tracker, report, cache, trace is not None).items():
         if group.count is None:
             report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
             continue
