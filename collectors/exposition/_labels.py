@@ -38,7 +38,7 @@ def bound_is_usable(label: str, raw: str) -> bool:
 class LabelSets:
     """Cache from raw label text to a shared, never-mutated ``dict``; one instance per parse."""
 
-    __slots__ = ("by_text", "usable", "_canonical", "_pairs", "_max_labels")
+    __slots__ = ("by_text", "usable", "_canonical", "_pairs", "_max_labels", "_usable_values")
 
     def __init__(self, max_labels: int) -> None:
         empty: dict[str, str] = {}
@@ -49,6 +49,8 @@ class LabelSets:
         self._canonical: dict[tuple[tuple[str, str], ...], dict[str, str]] = {(): empty}
         self._pairs: dict[str, tuple[str, str] | None] = {}
         self._max_labels = max_labels
+        #: (bound label, value) -> whether that value is usable (bucket bounds repeat across series)
+        self._usable_values: dict[tuple[str, str], bool] = {}
 
     def parse(self, raw: str, line: int) -> dict[str, str]:
         """Parse a spelling not seen before, remember it, and return the shared dict for its set."""
@@ -57,13 +59,17 @@ class LabelSets:
             labels = self.parse_unshared(raw, line)
         elif len(labels) > self._max_labels:
             self.parse_unshared(raw, line)  # raises the limit error
-        shared = self._canonical.get(key := tuple(sorted(labels.items())))
-        if shared is None:
-            shared = self._canonical[key] = labels
+        shared = self._canonical.setdefault(tuple(sorted(labels.items())), labels)
+        if shared is labels and ("le" in labels or "quantile" in labels):
+            usable = self._usable_values
             for label in BOUND_LABELS:
                 value = labels.get(label)
-                if value is not None and bound_is_usable(label, value):
-                    self.usable[label].add(id(labels))
+                if value is not None:
+                    ok = usable.get((label, value))
+                    if ok is None:
+                        ok = usable[(label, value)] = bound_is_usable(label, value)
+                    if ok:
+                        self.usable[label].add(id(labels))
         self.by_text[raw] = shared
         return shared
 
