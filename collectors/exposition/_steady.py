@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import zlib
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Mapping, Sequence
@@ -140,7 +139,7 @@ class TargetConverter:
     def __init__(self, tracker: SeriesTracker | None = None) -> None:
         self.tracker = tracker if tracker is not None else SeriesTracker()
         self._plan: _Plan | None = None
-        self._last_layout: tuple[int, int] | None = None
+        self._last_layout: int | None = None
 
     def forget_layout(self) -> None:
         """Drop the remembered layout (the target failed, or its source changed)."""
@@ -182,16 +181,16 @@ class TargetConverter:
         missing: Callable[[Exposition], list[str]] | None,
     ) -> ConvertedScrape:
         exposition, label_texts = parse_with_label_texts(text, content_type, limits=limits)
+        layout = _layout_fingerprint(text, exposition, label_texts) if steady else None
         if normalize is not None:
             exposition = normalize(exposition)
         # Remembering a layout costs about as much as converting; do it once the same layout has
         # been seen twice in a row, so a target whose series churn every scrape never pays for it.
         # "The same layout" is judged by a fingerprint (see _layout_fingerprint) that is cheap to
-        # compute and small to keep; a false match only costs
-        # building a plan the next scrape then rejects, since the plan checks every line itself.
+        # compute and small to keep; a false match (say, a comment line whose text changes) only
+        # costs building a plan the next scrape then rejects, since a plan checks every line.
         trace: ConversionTrace | None = None
         if steady and exposition.format == "prometheus":
-            layout = _layout_fingerprint(text, label_texts)
             if layout == self._last_layout:
                 trace = ConversionTrace()
             self._last_layout = layout
@@ -258,15 +257,12 @@ class TargetConverter:
         return metrics
 
 
-#: What a plain sample value is spelled with (``1.5e+06``): left out of the layout fingerprint.
-_VALUE_CHARACTERS = b"0123456789.eE+-"
-
-
-def _layout_fingerprint(text: str, label_texts: list[str]) -> tuple[int, int]:
-    """What tells a target's next body from this one beyond its values, cheaply: the body without
-    the characters values are spelled with, and the distinct label texts (so a label value that
-    differs only in such characters still changes the layout)."""
-    return zlib.crc32(text.encode().translate(None, _VALUE_CHARACTERS)), hash(tuple(label_texts))
+def _layout_fingerprint(text: str, exposition: Exposition, label_texts: list[str]) -> int:
+    """What tells a target's next body from this one beyond its values, from what parsing found
+    anyway: the number of lines, each family's name, type, HELP, unit and sample count, and the
+    distinct label texts in order of first appearance."""
+    families = tuple([(f.name, f.type, f.help, f.unit, len(f.samples)) for f in exposition.families])
+    return hash((text.count("\n"), families, tuple(label_texts)))
 
 
 def _build_plan(
