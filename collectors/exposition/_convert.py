@@ -27,8 +27,9 @@ Rules (see the receiver's ``metricfamily.go``/``metrics_adjuster.go``):
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import (
@@ -287,7 +288,14 @@ def _to_metrics(
     return metrics
 
 
-def _by_name(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+_name_of = attrgetter("name")
+
+
+def _by_name(samples: list[Sample]) -> dict[str, list[Sample]]:
+    """The samples per name, in order of first appearance (nearly always one name per family)."""
+    names = set(map(_name_of, samples))
+    if len(names) == 1:
+        return {samples[0].name: samples}
     groups: dict[str, list[Sample]] = {}
     for sample in samples:
         group = groups.get(sample.name)
