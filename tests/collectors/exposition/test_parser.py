@@ -90,7 +90,24 @@ def test_label_set_extending_a_known_set_reads_like_a_fresh_one():
     assert exposition.dropped == 1  # le='x"y' is not a number
 
 
-@pytest.mark.parametrize("second", ['m{a="1",,b="2"} 2', 'm{a="1",a="2"} 2', 'm{a="1",b=2} 2'])
+def test_label_set_with_one_pair_before_a_known_set_reads_like_a_fresh_one():
+    # Envoy writes per-code-class counters as the class, then the cluster's labels seen before.
+    text = (
+        '# TYPE up gauge\nup{c="x,y",d="2"} 1\n# TYPE rq counter\n'
+        'rq{code="5",c="x,y",d="2"} 1\nrq{code="x,y",c="x,y",d="2"} 2\nrq{ code = "4" ,c="x,y",d="2"} 3\n'
+        'rq{k="\\"",c="x,y",d="2"} 4\n'
+    )
+    samples = parse_exposition(text).families[1].samples
+    assert [list(s.labels.items()) for s in samples] == [
+        [("code", "5"), ("c", "x,y"), ("d", "2")],
+        [("code", "x,y"), ("c", "x,y"), ("d", "2")],
+        [("code", "4"), ("c", "x,y"), ("d", "2")],
+        [("k", '"'), ("c", "x,y"), ("d", "2")],
+    ]
+
+
+@pytest.mark.parametrize("second", ['m{a="1",,b="2"} 2', 'm{a="1",a="2"} 2', 'm{a="1",b=2} 2', 'm{b=2,a="1"} 2',
+                                    'm{a="2",a="1"} 2', 'm{b="2,a="1"} 2'])
 def test_known_set_followed_by_a_broken_pair_is_still_an_error(second):
     error = error_for(f'm{{a="1",}} 1\nm{{a="1"}} 1\n{second}\n')
     assert error.line == 3
