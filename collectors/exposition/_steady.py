@@ -181,7 +181,7 @@ class TargetConverter:
         missing: Callable[[Exposition], list[str]] | None,
     ) -> ConvertedScrape:
         exposition, label_texts = parse_with_label_texts(text, content_type, limits=limits)
-        layout = _layout_fingerprint(text, exposition, label_texts) if steady else None
+        layout = _layout_fingerprint(exposition, label_texts) if steady else None
         if normalize is not None:
             exposition = normalize(exposition)
         # Remembering a layout costs about as much as converting; do it once the same layout has
@@ -257,12 +257,12 @@ class TargetConverter:
         return metrics
 
 
-def _layout_fingerprint(text: str, exposition: Exposition, label_texts: list[str]) -> int:
+def _layout_fingerprint(exposition: Exposition, label_texts: list[str]) -> int:
     """What tells a target's next body from this one beyond its values, from what parsing found
-    anyway: the number of lines, each family's name, type, HELP, unit and sample count, and the
-    distinct label texts in order of first appearance."""
+    anyway (no further pass over the body): each family's name, type, HELP, unit and sample
+    count, and the distinct label texts in order of first appearance."""
     families = tuple([(f.name, f.type, f.help, f.unit, len(f.samples)) for f in exposition.families])
-    return hash((text.count("\n"), families, tuple(label_texts)))
+    return hash((families, tuple(label_texts)))
 
 
 def _build_plan(
