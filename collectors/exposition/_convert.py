@@ -457,13 +457,15 @@ def _grouped(
     roles: dict[str, int] = {}
     groups: dict[tuple[tuple[str, str], ...], _Group] = {}
     group: _Group | None = None
-    origin: object = None
+    origin: object = None  # of the group's labels; None when there is no current group
+    prev_name: str | None = None
+    role = 4
     for sample in family.samples:
         labels = sample.labels
         hit = by_id.get(id(labels))
         if hit is None or hit[0] is not labels:
             hit = cache_add(labels)
-        if hit[4] is not origin or group is None:  # not the series of the previous sample
+        if hit[4] is not origin:  # not the series of the previous sample
             key = hit[2]
             group = groups.get(key)
             if group is None:
@@ -471,17 +473,19 @@ def _grouped(
                 group = groups[key] = _Group(hit[1], time_ns, hit[4])
             elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
                 report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
-                group = None
+                group = origin = None
                 continue
             origin = hit[4]
         sample_name = sample.name
-        role = roles.get(sample_name)
-        if role is None:
-            suffix = sample_name[len(name):] if sample_name.startswith(name) else sample_name
-            role = roles[sample_name] = (
-                0 if suffix == bound_suffix else 1 if suffix == "_count" else 2 if suffix == "_sum"
-                else 3 if suffix == "_created" else 4
-            )
+        if sample_name is not prev_name:  # names are shared by the parser: one lookup per run of a name
+            prev_name = sample_name
+            role = roles.get(sample_name)  # type: ignore[assignment]
+            if role is None:
+                suffix = sample_name[len(name):] if sample_name.startswith(name) else sample_name
+                role = roles[sample_name] = (
+                    0 if suffix == bound_suffix else 1 if suffix == "_count" else 2 if suffix == "_sum"
+                    else 3 if suffix == "_created" else 4
+                )
         if tracing and (sample.timestamp_ms is not None or sample.exemplar is not None or sample.line == 0):
             group.steady = False
         if role == 0:
