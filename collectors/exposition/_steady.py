@@ -282,7 +282,7 @@ def _build_plan(
     slot = used.setdefault
     metrics: list[_MetricPlan] = []
     for traced in trace.metrics:
-        metric = traced.metric
+        metric = _template(traced.metric)
         if isinstance(traced, TracedNumbers):
             numbers = [(slot(line - 1, len(used)), state.attributes, state) for line, state in traced.points]
             data = metric.data
@@ -326,6 +326,22 @@ def _build_plan(
         content_type, prefixes, fixed_tokens, fixed_tokens(tokens), itemgetter(*value_lines),
         metrics, samples, warnings,
     )
+
+
+def _template(metric: Metric) -> Metric:
+    """The metric without its points: a plan needs its name, HELP, unit and kind of data, and
+    holding the traced scrape's points for that would keep a whole scrape alive per target."""
+    data = metric.data
+    empty: Gauge | Sum | Histogram | Summary
+    if isinstance(data, Sum):
+        empty = Sum([], data.aggregation_temporality, data.is_monotonic)
+    elif isinstance(data, Histogram):
+        empty = Histogram([], data.aggregation_temporality)
+    elif isinstance(data, Summary):
+        empty = Summary([])
+    else:
+        empty = Gauge([])
+    return Metric(metric.name, metric.description, metric.unit, empty)
 
 
 def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:
