@@ -591,7 +591,8 @@ def _summary(
             report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
             continue
         group.quantiles.sort()
-        state = observe(key, group.count, group.time_ns, group.labels, group.created_ns, len(group.quantiles) + 1 + group.has_sum)
+        width = len(group.quantiles) + 1 + group.has_sum
+        state = observe(key, group.count, group.time_ns, group.labels, group.created_ns, width)
         if state is None:  # cannot happen for one family's groups, which are keyed by series
             continue
         points.append(

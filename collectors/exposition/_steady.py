@@ -167,7 +167,9 @@ class TargetConverter:
                 return ConvertedScrape(metrics, plan.samples, 0, plan.warnings, None, True, plan.samples, 0)
         self._plan = None
         with gc_paused():  # one pause for parse and conversion: see _gcpause
-            return self._convert_full(text, content_type, scrape_time_ns, limits, normalize, type_overrides, steady, missing)
+            return self._convert_full(
+                text, content_type, scrape_time_ns, limits, normalize, type_overrides, steady, missing
+            )
 
     def _convert_full(
         self,

@@ -296,7 +296,10 @@ class SeriesTracker:
         if not scrape:
             return []
         return [
-            (name, state) for name, states in self._series.items() for state in states.values() if state.scrape == scrape
+            (name, state)
+            for name, states in self._series.items()
+            for state in states.values()
+            if state.scrape == scrape
         ]
 
     def _next_scrape(self) -> None:
@@ -316,7 +319,11 @@ class SeriesTracker:
             self._count -= len(old)
         if self._count > self.max_series:
             by_age = sorted(
-                ((state.last_seen_ns, name, key) for name, states in self._series.items() for key, state in states.items()),
+                (
+                    (state.last_seen_ns, name, key)
+                    for name, states in self._series.items()
+                    for key, state in states.items()
+                ),
                 key=lambda entry: entry[0],
             )
             for _seen, name, key in by_age[: self._count - self.max_series]:
