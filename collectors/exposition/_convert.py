@@ -27,9 +27,9 @@ Rules (see the receiver's ``metricfamily.go``/``metrics_adjuster.go``):
 from __future__ import annotations
 
 import math
-from operator import attrgetter
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from itertools import repeat
+from typing import Iterable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import (
@@ -48,8 +48,8 @@ from omni_core.datamodel import (
     SummaryDataPoint,
 )
 from ._gcpause import gc_paused
-from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _sample_time, _whole
-from ._model import Exposition, MetricFamily, Sample
+from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _whole
+from ._model import Exemplar, Exposition, MetricFamily
 from ._tracker import SeriesKind, SeriesState, SeriesTracker
 
 _INF = math.inf
@@ -288,21 +288,34 @@ def _to_metrics(
     return metrics
 
 
-_name_of = attrgetter("name")
+#: One exposed sample as conversion reads it: name, labels, value, timestamp (ms), exemplar, line.
+_Row = tuple[str, Mapping[str, str], float, "int | None", "Exemplar | None", int]
 
 
-def _by_name(samples: list[Sample]) -> dict[str, list[Sample]]:
-    """The samples per name, in order of first appearance (nearly always one name per family)."""
-    names = set(map(_name_of, samples))
-    if len(names) == 1:
-        return {samples[0].name: samples}
-    groups: dict[str, list[Sample]] = {}
-    for sample in samples:
-        group = groups.get(sample.name)
+def _rows(family: MetricFamily) -> Iterable[_Row]:
+    """The family's samples as rows, straight from the parser's columns when it has them."""
+    columns = family.plain_columns()
+    if columns is not None:
+        return zip(columns.names, columns.labels, columns.values, repeat(None), repeat(None), columns.lines)
+    return [(s.name, s.labels, s.value, s.timestamp_ms, s.exemplar, s.line) for s in family.samples]
+
+
+def _by_name(family: MetricFamily) -> dict[str, Iterable[_Row]]:
+    """The rows per sample name, in order of first appearance (nearly always one name per family)."""
+    columns = family.plain_columns()
+    if columns is not None:
+        names = columns.names
+        if not names:
+            return {}
+        if names.count(names[0]) == len(names):
+            return {names[0]: _rows(family)}
+    groups: dict[str, list[_Row]] = {}
+    for row in _rows(family):
+        group = groups.get(row[0])
         if group is None:
-            groups[sample.name] = [sample]
+            groups[row[0]] = [row]
         else:
-            group.append(sample)
+            group.append(row)
     return groups
 
 
@@ -318,13 +331,12 @@ def _gauge(
     out = []
     by_id = cache.by_id
     description = family.help
-    for name, samples in _by_name(family.samples).items():
+    for name, rows in _by_name(family).items():
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
         observe = tracker.metric(name, (name, _GAUGE, description, unit)).observe
-        for sample in samples:
-            labels = sample.labels
+        for _name, labels, value, timestamp_ms, exemplar, line in rows:
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
@@ -333,24 +345,18 @@ def _gauge(
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
-            time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
-            exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
-            append(_number_point(attrs, 0, time_ns, sample.value, exemplars))
+            time_ns = now if timestamp_ms is None else timestamp_ms * 1_000_000
+            exemplars = _NO_EXEMPLARS if exemplar is None else _exemplar(exemplar, time_ns)
+            append(_number_point(attrs, 0, time_ns, value, exemplars))
             if trace is not None:
-                traced.append((sample.line, state))
+                traced.append((line, state))
+                if line == 0 or timestamp_ms is not None or exemplar is not None:
+                    trace.cacheable = False
         metric = Metric(name, description, unit, Gauge(points))
         out.append(metric)
         if trace is not None:
-            _trace_numbers(trace, metric, samples, traced)
+            trace.metrics.append(TracedNumbers(metric, traced))
     return out
-
-
-def _trace_numbers(trace: ConversionTrace, metric: Metric, samples: list[Sample], traced: list[NumberTrace]) -> None:
-    for sample in samples:
-        if sample.line == 0 or sample.timestamp_ms is not None or sample.exemplar is not None:
-            trace.cacheable = False
-            break
-    trace.metrics.append(TracedNumbers(metric, traced))
 
 
 def _counter(
@@ -363,46 +369,46 @@ def _counter(
     monotonic: bool,
     trace: ConversionTrace | None = None,
 ) -> list[Metric]:
-    by_name = _by_name(family.samples)
+    by_name = _by_name(family)
     created: dict[tuple[tuple[str, str], ...], int] = {}
-    for name, samples in by_name.items():
+    for name, rows in by_name.items():
         if name.endswith("_created") and name != family.name:
             if trace is not None:
                 trace.cacheable = False  # start times come from the body, not from the tracker
-            for sample in samples:
-                created[cache.get(sample.labels)[1]] = int(sample.value * 1e9)
+            for row in rows:
+                created[cache.get(row[1])[1]] = int(row[2] * 1e9)
     kind = _SUM_MONO if monotonic else _SUM
     description = family.help
     by_id = cache.by_id
     out = []
-    for name, samples in by_name.items():
+    for name, rows in by_name.items():
         if name.endswith("_created") and name != family.name:
             continue
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
         observe = tracker.metric(name, (name, kind, description, unit)).observe
-        for sample in samples:
-            labels = sample.labels
+        for _name, labels, value, timestamp_ms, exemplar, line in rows:
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
             attrs = hit[1]
-            value = sample.value
-            time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
+            time_ns = now if timestamp_ms is None else timestamp_ms * 1_000_000
             created_ns = created.get(hit[2]) if created else None
             state = observe(hit[2], value, time_ns, attrs, created_ns)
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
-            exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
+            exemplars = _NO_EXEMPLARS if exemplar is None else _exemplar(exemplar, time_ns)
             append(_number_point(attrs, state.start_ns, time_ns, value, exemplars))
             if trace is not None:
-                traced.append((sample.line, state))
+                traced.append((line, state))
+                if line == 0 or timestamp_ms is not None or exemplar is not None:
+                    trace.cacheable = False
         metric = Metric(name, description, unit, Sum(points, _CUMULATIVE, monotonic))
         out.append(metric)
         if trace is not None:
-            _trace_numbers(trace, metric, samples, traced)
+            trace.metrics.append(TracedNumbers(metric, traced))
     return out
 
 
@@ -460,8 +466,7 @@ def _grouped(
     origin: object = None  # of the group's labels; None when there is no current group
     prev_name: str | None = None
     role = 4
-    for sample in family.samples:
-        labels = sample.labels
+    for sample_name, labels, value, timestamp_ms, exemplar, line in _rows(family):
         hit = by_id.get(id(labels))
         if hit is None or hit[0] is not labels:
             hit = cache_add(labels)
@@ -469,14 +474,13 @@ def _grouped(
             key = hit[2]
             group = groups.get(key)
             if group is None:
-                time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
+                time_ns = now if timestamp_ms is None else timestamp_ms * 1_000_000
                 group = groups[key] = _Group(hit[1], time_ns, hit[4])
             elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
                 report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
                 group = origin = None
                 continue
             origin = hit[4]
-        sample_name = sample.name
         if sample_name is not prev_name:  # names are shared by the parser: one lookup per run of a name
             prev_name = sample_name
             role = roles.get(sample_name)  # type: ignore[assignment]
@@ -486,30 +490,30 @@ def _grouped(
                     0 if suffix == bound_suffix else 1 if suffix == "_count" else 2 if suffix == "_sum"
                     else 3 if suffix == "_created" else 4
                 )
-        if tracing and (sample.timestamp_ms is not None or sample.exemplar is not None or sample.line == 0):
-            group.steady = False
+        if tracing and (timestamp_ms is not None or exemplar is not None or line == 0):
+            group.steady = False  # type: ignore[union-attr]
         if role == 0:
             bound = hit[3]
             if bound != bound:  # NaN: missing or not a number
                 raw = labels.get(split_label)
                 report.drop(1, f"{sample_name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
                 continue
-            if bound <= group.last_bound:
-                group.ordered = False
-            group.last_bound = bound
-            group.buckets.append((bound, sample.value, sample.line))
-            if sample.exemplar is not None:
-                group.exemplars.extend(_exemplar(sample.exemplar, group.time_ns))
+            if bound <= group.last_bound:  # type: ignore[union-attr]
+                group.ordered = False  # type: ignore[union-attr]
+            group.last_bound = bound  # type: ignore[union-attr]
+            group.buckets.append((bound, value, line))  # type: ignore[union-attr]
+            if exemplar is not None:
+                group.exemplars.extend(_exemplar(exemplar, group.time_ns))  # type: ignore[union-attr]
         elif role == 1:
-            group.count = sample.value
-            group.count_line = sample.line
+            group.count = value  # type: ignore[union-attr]
+            group.count_line = line  # type: ignore[union-attr]
         elif role == 2:
-            group.sum = sample.value
-            group.has_sum = True
-            group.sum_line = sample.line
+            group.sum = value  # type: ignore[union-attr]
+            group.has_sum = True  # type: ignore[union-attr]
+            group.sum_line = line  # type: ignore[union-attr]
         elif role == 3:
-            group.created_ns = int(sample.value * 1e9)
-            group.steady = False
+            group.created_ns = int(value * 1e9)  # type: ignore[union-attr]
+            group.steady = False  # type: ignore[union-attr]
         else:
             report.drop(1, f"{sample_name}: not part of {family.type} {name!r}; sample dropped")
     return groups

@@ -263,7 +263,7 @@ def _layout_fingerprint(exposition: Exposition, label_texts: list[str]) -> int:
     """What tells a target's next body from this one beyond its values, from what parsing found
     anyway (no further pass over the body): each family's name, type, HELP, unit and sample
     count, and the distinct label texts in order of first appearance."""
-    families = tuple([(f.name, f.type, f.help, f.unit, len(f.samples)) for f in exposition.families])
+    families = tuple([(f.name, f.type, f.help, f.unit, f.sample_count) for f in exposition.families])
     return hash((families, tuple(label_texts)))
 
 
