@@ -85,6 +85,8 @@ class MetricFamily:
         columns = self._columns
         if columns is not None:
             self._columns = None
+            if not columns.lines:
+                return self._samples
             made = [
                 Sample(name, labels, value, None, None, line)
                 for name, labels, value, line in zip(columns.names, columns.labels, columns.values, columns.lines)
