@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.exposition import parse_exposition
+from collectors.exposition import Sample, parse_exposition
 from omni_core.errors import ExpositionError
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "exposition"
@@ -337,3 +337,24 @@ def test_invalid_openmetrics_reports_line_number_and_problem(text, line, words):
 def test_body_that_is_not_bytes_or_text_still_raises_exposition_error():
     with pytest.raises(ExpositionError):
         parse_exposition(12345)  # type: ignore[arg-type]
+
+
+def test_samples_keep_line_order_when_only_some_lines_carry_timestamps():
+    text = '# TYPE m gauge\nm{a="1"} 1\nm{a="2"} 2 1700000000000\nm{a="3"} 3\nm{a="4"} 4 1700000000001\n'
+    family = parse_exposition(text).families[0]
+    assert family.sample_count == 4  # counted before the samples are read
+    samples = family.samples
+    assert [(s.labels["a"], s.value, s.timestamp_ms, s.line) for s in samples] == [
+        ("1", 1.0, None, 2), ("2", 2.0, 1700000000000, 3), ("3", 3.0, None, 4), ("4", 4.0, 1700000000001, 5),
+    ]
+    assert family.samples is samples and family.sample_count == 4
+
+
+def test_family_samples_can_be_extended_and_replaced_after_parsing():
+    exposition = parse_exposition('# TYPE m counter\nm_total{a="1"} 1\nm_total{a="2"} 2\n')
+    family = exposition.families[0]
+    family.samples.append(Sample("m_total", {"a": "3"}, 3.0))
+    assert [s.labels["a"] for s in family.samples] == ["1", "2", "3"]
+    assert exposition.sample_count == 3
+    family.samples = [s for s in family.samples if s.labels["a"] != "2"]
+    assert [s.value for s in family.samples] == [1.0, 3.0] and exposition.sample_count == 2
