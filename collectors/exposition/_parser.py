@@ -16,6 +16,8 @@ converted (a duplicate series, a ``_bucket`` without a numeric ``le``, a summary
 
 from __future__ import annotations
 
+from typing import Collection
+
 from omni_core.errors import ExpositionError, ExpositionLimitExceeded
 
 from .._target import ParseLimits
@@ -51,7 +53,7 @@ def _decode_or_raise(body: bytes | str, limits: ParseLimits) -> str:
 
 def parse_with_label_texts(
     text: str, content_type: str = "", *, limits: ParseLimits = ParseLimits()
-) -> tuple[Exposition, list[str]]:
+) -> tuple[Exposition, Collection[str]]:
     """Parse decoded text (see :func:`_decode`); also answer the distinct label texts in order of
     first appearance, which a target's converter uses to tell a changed layout cheaply."""
     openmetrics = "application/openmetrics-text" in content_type.lower()
@@ -70,7 +72,7 @@ def parse_with_label_texts(
     exposition = Exposition(
         table.families, "openmetrics" if openmetrics else "prometheus", table.dropped, table.warnings
     )
-    return exposition, list(labels.by_text)
+    return exposition, labels.by_text.keys()
 
 
 # -- body -------------------------------------------------------------------------------------------

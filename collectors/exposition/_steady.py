@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 
@@ -259,7 +259,7 @@ class TargetConverter:
         return metrics
 
 
-def _layout_fingerprint(exposition: Exposition, label_texts: list[str]) -> int:
+def _layout_fingerprint(exposition: Exposition, label_texts: Collection[str]) -> int:
     """What tells a target's next body from this one beyond its values, from what parsing found
     anyway (no further pass over the body): each family's name, type, HELP, unit and sample
     count, and the distinct label texts in order of first appearance."""
