@@ -64,11 +64,12 @@ class _FamilyState:
 class Target:
     """Where samples of one name go: read field by field by the parser's loop.
 
-    ``append`` takes a :class:`Sample`; ``columns`` (None for a target whose samples are
-    dropped) takes a plain sample field by field, which is what the fast loop does.
+    ``append`` takes a :class:`Sample`; ``adders`` (None for a target whose samples are
+    dropped) are the ``append`` methods of the family's :class:`SampleColumns` (name, labels,
+    value, line), which is how the fast loop adds a plain sample.
     """
 
-    __slots__ = ("state", "name", "append", "columns", "seen", "check", "label")
+    __slots__ = ("state", "name", "append", "adders", "seen", "check", "label")
 
     def __init__(
         self,
@@ -83,7 +84,11 @@ class Target:
         self.state = state
         self.name = name
         self.append = append
-        self.columns = columns
+        self.adders = (
+            (columns.names.append, columns.labels.append, columns.values.append, columns.lines.append)
+            if columns is not None
+            else None
+        )
         self.seen = seen
         #: ids of label dicts whose ``label`` was already validated (None: nothing to validate)
         self.check = check

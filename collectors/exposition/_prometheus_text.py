@@ -59,13 +59,12 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
                             continue
                         target = table.resolve(head, line_no)
                     name_out = target.name
-                    columns = target.columns
-                    if columns is None:  # samples of this name are dropped
+                    adders = target.adders
+                    if adders is None:  # samples of this name are dropped
                         _careful_line(table, label_sets, line, line_no)
                         prev = None
                         continue
-                    add_name, add_labels = columns.names.append, columns.labels.append
-                    add_value, add_line = columns.values.append, columns.lines.append
+                    add_name, add_labels, add_value, add_line = adders
                     seen = target.seen
                     check = target.check
                     prev = head
