@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Iterable, Mapping, Sequence
 
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
@@ -296,7 +295,7 @@ def _rows(family: MetricFamily) -> Iterable[_Row]:
     """The family's samples as rows, straight from the parser's columns when it has them."""
     columns = family.plain_columns()
     if columns is not None:
-        return zip(columns.names, columns.labels, columns.values, repeat(None), repeat(None), columns.lines)
+        return columns.rows()
     return [(s.name, s.labels, s.value, s.timestamp_ms, s.exemplar, s.line) for s in family.samples]
 
 
@@ -304,7 +303,7 @@ def _by_name(family: MetricFamily) -> dict[str, Iterable[_Row]]:
     """The rows per sample name, in order of first appearance (nearly always one name per family)."""
     columns = family.plain_columns()
     if columns is not None:
-        names = columns.names
+        names = columns.names()
         if not names:
             return {}
         if names.count(names[0]) == len(names):

@@ -64,12 +64,12 @@ class _FamilyState:
 class Target:
     """Where samples of one name go: read field by field by the parser's loop.
 
-    ``append`` takes a :class:`Sample`; ``adders`` (None for a target whose samples are
-    dropped) are the ``append`` methods of the family's :class:`SampleColumns` (name, labels,
-    value, line), which is how the fast loop adds a plain sample.
+    ``append`` takes a :class:`Sample`; ``add`` (None for a target whose samples are dropped)
+    is the ``append`` of the family's :class:`SampleColumns`, which the fast loop calls with a
+    plain sample's name, labels, value and line in turn.
     """
 
-    __slots__ = ("state", "name", "append", "adders", "seen", "check", "label")
+    __slots__ = ("state", "name", "append", "add", "seen", "check", "label")
 
     def __init__(
         self,
@@ -84,11 +84,7 @@ class Target:
         self.state = state
         self.name = name
         self.append = append
-        self.adders = (
-            (columns.names.append, columns.labels.append, columns.values.append, columns.lines.append)
-            if columns is not None
-            else None
-        )
+        self.add = columns.append if columns is not None else None
         self.seen = seen
         #: ids of label dicts whose ``label`` was already validated (None: nothing to validate)
         self.check = check
@@ -235,9 +231,8 @@ class FamilyTable:
         if seen is None:
             seen = state.series[name] = set()
         family = state.family
-        target = Target(
-            state, name, family.sample_appender(), family.columns(), seen, self._usable[label] if label else None, label
-        )
+        check = self._usable[label] if label else None
+        target = Target(state, name, family.sample_appender(), family.columns(), seen, check, label)
         self.targets[name] = target
         return target
 

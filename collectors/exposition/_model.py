@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Callable
+from itertools import repeat
+from typing import Callable, Iterator
 
 __all__ = ["Exemplar", "Exposition", "MetricFamily", "Sample", "SampleColumns", "FAMILY_TYPES"]
 
@@ -43,21 +44,28 @@ class Sample:
     line: int = 0
 
 
-class SampleColumns:
-    """Plain samples (no timestamp, no exemplar) as the text parser reads them: one list per field.
+class SampleColumns(list):  # type: ignore[type-arg]
+    """Plain samples (no timestamp, no exemplar) as the text parser reads them: four entries per
+    sample in one flat list, its name, labels, value and line.
 
-    A large scrape is tens of thousands of samples; kept as four lists they cost no object per
-    sample (nor its share of garbage collection and freeing), and conversion reads them as they
-    are. :attr:`MetricFamily.samples` turns them into :class:`Sample` objects only when asked.
+    A large scrape is tens of thousands of samples; kept like this they cost no object per sample
+    (nor its share of garbage collection and freeing), and conversion reads them as they are.
+    :attr:`MetricFamily.samples` turns them into :class:`Sample` objects only when asked.
     """
 
-    __slots__ = ("names", "labels", "values", "lines")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.labels: list[dict[str, str]] = []
-        self.values: list[float] = []
-        self.lines: list[int] = []
+    @property
+    def sample_count(self) -> int:
+        return len(self) // 4
+
+    def names(self) -> list[str]:
+        return self[::4]
+
+    def rows(self) -> Iterator[tuple[str, dict[str, str], float, None, None, int]]:
+        """``(name, labels, value, timestamp_ms, exemplar, line)`` per sample, in order."""
+        fields = iter(self)
+        return zip(fields, fields, fields, repeat(None), repeat(None), fields)
 
 
 class MetricFamily:
@@ -85,11 +93,12 @@ class MetricFamily:
         columns = self._columns
         if columns is not None:
             self._columns = None
-            if not columns.lines:
+            if not columns:
                 return self._samples
+            fields = iter(columns)
             made = [
                 Sample(name, labels, value, None, None, line)
-                for name, labels, value, line in zip(columns.names, columns.labels, columns.values, columns.lines)
+                for name, labels, value, line in zip(fields, fields, fields, fields)
             ]
             if self._samples:  # samples read the careful way: put every sample back in line order
                 made.extend(self._samples)
@@ -106,7 +115,7 @@ class MetricFamily:
     def sample_count(self) -> int:
         """``len(samples)``, without turning columns into samples."""
         columns = self._columns
-        return len(self._samples) + (len(columns.lines) if columns is not None else 0)
+        return len(self._samples) + (columns.sample_count if columns is not None else 0)
 
     def columns(self) -> SampleColumns:
         """Where the text parser puts plain samples (in line order, like everything it appends

@@ -35,7 +35,7 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
     prev = None
     # Bound with the first sample of each name; read only while `prev` is that name.
     target = name_out = seen = check = None
-    add_name = add_labels = add_value = add_line = None
+    add = None
     for start, end in blocks(text):
         for line in text[start : end - 1].split("\n"):
             line_no += 1
@@ -59,12 +59,11 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
                             continue
                         target = table.resolve(head, line_no)
                     name_out = target.name
-                    adders = target.adders
-                    if adders is None:  # samples of this name are dropped
+                    add = target.add
+                    if add is None:  # samples of this name are dropped
                         _careful_line(table, label_sets, line, line_no)
                         prev = None
                         continue
-                    add_name, add_labels, add_value, add_line = adders
                     seen = target.seen
                     check = target.check
                     prev = head
@@ -91,10 +90,10 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
                     table.duplicate(target, labels, line_no)
                 elif check is None or key in check or table.accepts(target, labels, line_no):
                     seen.add(key)
-                    add_name(name_out)
-                    add_labels(labels)
-                    add_value(value)
-                    add_line(line_no)
+                    add(name_out)  # a plain sample: name, labels, value, line (see SampleColumns)
+                    add(labels)
+                    add(value)
+                    add(line_no)
             except ExpositionError:
                 raise
             except Exception as exc:  # anything unforeseen still names its line
