@@ -5,10 +5,11 @@ though the absolute numbers do not. "ours" is a target's steady state: a ``Targe
 the target's successive scrapes (same layout, new values each time, as a real target answers
 every interval), producing the OpenTelemetry metrics a sink receives. Also printed: the first
 scrape of a target (full parse and conversion, plus remembering the layout), parse alone, and
-the peak memory of one parse (traced Python allocations) relative to the size of the text.
+the peak memory of one parse (traced Python allocations) relative to the size of the text, and
+the state a target's converter keeps per series after its first scrape (traced bytes and blocks).
 Inputs: a generated 50,000-sample Envoy-like exposition and the captured fixtures in
-tests/data/exposition/ (or the files given with --input). Targets: ratio >= 5 on the
-Envoy-like input, peak memory < 10x the text.
+tests/data/exposition/ (or the files given with --input). Targets on the Envoy-like input:
+steady-state ratio >= 5, first-scrape ratio >= 5, peak memory < 10x the text.
 
     .venv/bin/python bench/parse.py [--input FILE ...] [--seconds 1.0]
 """
@@ -140,6 +141,36 @@ def _peak_memory_ratio(body: bytes) -> float:
     return peak / len(body)
 
 
+def _state_per_series(body: bytes) -> tuple[float, float, float, int]:
+    """What a target's converter keeps after its first scrape: traced bytes and allocated blocks
+    (Python objects, plus the tables of dicts and sets) per stored series; the bytes per series
+    it keeps once its layout is remembered (two more scrapes of the same layout); the series count.
+
+    The converted metrics are released first: only what the next scrape needs is counted.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        converter = TargetConverter()
+        now = time.time_ns()
+        converter.convert(body, "", now)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        for turn in (1, 2):
+            converter.convert(evolve(body, turn), "", now + turn * 15_000_000_000)
+        gc.collect()
+        remembered = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    diff = after.compare_to(before, "filename")
+    size = sum(stat.size_diff for stat in diff)
+    blocks = sum(stat.count_diff for stat in diff)
+    series = max(len(converter.tracker), 1)
+    steady = (remembered - sum(stat.size for stat in before.statistics("filename"))) / series
+    return size / series, blocks / series, steady, len(converter.tracker)
+
+
 _VALUE = re.compile(rb"^([^#\n][^\n]* )([0-9][^ \n]*)$", re.M)
 
 
@@ -186,6 +217,12 @@ def bench(label: str, body: bytes, seconds: float) -> None:
         f"(first scrape of a target {first_rate:,.0f} samples/s, ratio {first_rate / theirs_rate:.1f}; "
         f"parse alone {parse_rate:,.0f} samples/s, ratio {parse_rate / theirs_rate:.1f}; "
         f"peak memory of one parse {_peak_memory_ratio(body):.1f}x text; {samples} samples, {len(body)} bytes)"
+    )
+    state_bytes, state_objects, steady_bytes, series = _state_per_series(body)
+    print(
+        f"{label}: state kept after a first scrape {state_bytes:,.0f} bytes and {state_objects:.1f} objects "
+        f"per series ({series} series, {state_bytes * series / samples:,.0f} bytes per sample); "
+        f"once the layout is remembered {steady_bytes:,.0f} bytes per series"
     )
     sys.stdout.flush()
 

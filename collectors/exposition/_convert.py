@@ -47,10 +47,11 @@ from omni_core.datamodel import (
     SummaryDataPoint,
 )
 from ._gcpause import gc_paused
-from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _sample_time, _whole
-from ._model import Exposition, MetricFamily, Sample
+from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _whole
+from ._model import Exemplar, Exposition, MetricFamily
 from ._tracker import SeriesKind, SeriesState, SeriesTracker
 
+_INF = math.inf
 _GAUGE, _SUM_MONO, _SUM = SeriesKind.GAUGE, SeriesKind.SUM_MONOTONIC, SeriesKind.SUM
 _HISTOGRAM, _SUMMARY = SeriesKind.HISTOGRAM, SeriesKind.SUMMARY
 
@@ -145,7 +146,7 @@ def _label_text(labels: Mapping[str, str]) -> str:
 
 
 def _attributes(labels: Mapping[str, str], bound_label: str | None) -> dict[str, str]:
-    attrs = {k: labels[k] for k in sorted(labels) if labels[k] and k != bound_label and not k.startswith("__")}
+    attrs = {k: v for k, v in sorted(labels.items()) if v and k != bound_label and not k.startswith("__")}
     if "job" in attrs or "instance" in attrs:
         for name in _TARGET_LABELS:
             value = attrs.pop(name, None)
@@ -172,7 +173,7 @@ class _AttributeCache:
     the identity of the label dict, so one cache must never mix rules.
     """
 
-    __slots__ = ("by_id", "_bound_label", "_keys", "_full_labels")
+    __slots__ = ("by_id", "_bound_label", "_keys", "_full_labels", "_rests", "_bounds")
 
     def __init__(self, bound_label: str | None = None) -> None:
         #: id(labels) -> _CacheEntry
@@ -180,6 +181,10 @@ class _AttributeCache:
         self._bound_label = bound_label
         self._keys: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
         self._full_labels: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        #: labels without the bound label, in their order -> (attributes, key, origin)
+        self._rests: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], tuple[tuple[str, str], ...], object]] = {}
+        #: text of the bound label -> its float (NaN when missing or not a number)
+        self._bounds: dict[str | None, float] = {}
 
     def get(self, labels: Mapping[str, str]) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
         hit = self.by_id.get(id(labels))
@@ -189,22 +194,40 @@ class _AttributeCache:
 
     def add(self, labels: Mapping[str, str]) -> _CacheEntry:
         bound_label = self._bound_label
-        attrs = _attributes(labels, bound_label)
-        key = tuple(attrs.items())
-        bound = math.nan
-        origin: object = key
-        if bound_label is not None:
+        if bound_label is None:
+            attrs = _attributes(labels, None)
+            key = tuple(attrs.items())
+            entry = (labels, attrs, key, math.nan, key)
+            self.by_id[id(labels)] = entry
+            return entry
+        # Every bucket of a series has its own label dict, equal but for the bound: convert the
+        # rest once per series (the same labels in the same order give the same attributes).
+        items = tuple(labels.items())
+        if items and items[-1][0] == bound_label:
+            rest = items[:-1]
+            raw: str | None = items[-1][1]
+        else:
+            rest = tuple([item for item in items if item[0] != bound_label])
             raw = labels.get(bound_label)
+        known = self._rests.get(rest)
+        if known is None:
+            attrs = _attributes(labels, bound_label)
+            key = tuple(attrs.items())
+            key = self._keys.setdefault(key, key)
+            origin: object = key
+            if len(attrs) != len(rest):
+                # something besides the bound label was dropped: only the full labels tell series apart
+                full = tuple(sorted(rest))
+                origin = self._full_labels.setdefault(full, full)
+            known = self._rests[rest] = (attrs, key, origin)
+        bound = self._bounds.get(raw)  # type: ignore[arg-type]
+        if bound is None:
             try:
                 bound = float(raw) if raw is not None else math.nan
             except ValueError:
                 bound = math.nan
-            origin = key = self._keys.setdefault(key, key)
-            if len(attrs) != len(labels) - (raw is not None):
-                # something besides the bound label was dropped: only the full labels tell series apart
-                full = tuple(sorted((k, v) for k, v in labels.items() if k != bound_label))
-                origin = self._full_labels.setdefault(full, full)
-        entry = (labels, attrs, key, bound, origin)
+            self._bounds[raw] = bound  # type: ignore[index]
+        entry = (labels, known[0], known[1], bound, known[2])
         self.by_id[id(labels)] = entry
         return entry
 
@@ -264,14 +287,34 @@ def _to_metrics(
     return metrics
 
 
-def _by_name(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
-    groups: dict[str, list[Sample]] = {}
-    for sample in samples:
-        group = groups.get(sample.name)
+#: One exposed sample as conversion reads it: name, labels, value, timestamp (ms), exemplar, line.
+_Row = tuple[str, Mapping[str, str], float, "int | None", "Exemplar | None", int]
+
+
+def _rows(family: MetricFamily) -> Iterable[_Row]:
+    """The family's samples as rows, straight from the parser's columns when it has them."""
+    columns = family.plain_columns()
+    if columns is not None:
+        return columns.rows()
+    return [(s.name, s.labels, s.value, s.timestamp_ms, s.exemplar, s.line) for s in family.samples]
+
+
+def _by_name(family: MetricFamily) -> dict[str, Iterable[_Row]]:
+    """The rows per sample name, in order of first appearance (nearly always one name per family)."""
+    columns = family.plain_columns()
+    if columns is not None:
+        names = columns.names()
+        if not names:
+            return {}
+        if names.count(names[0]) == len(names):
+            return {names[0]: _rows(family)}
+    groups: dict[str, list[_Row]] = {}
+    for row in _rows(family):
+        group = groups.get(row[0])
         if group is None:
-            groups[sample.name] = [sample]
+            groups[row[0]] = [row]
         else:
-            group.append(sample)
+            group.append(row)
     return groups
 
 
@@ -286,40 +329,33 @@ def _gauge(
 ) -> list[Metric]:
     out = []
     by_id = cache.by_id
-    observe = tracker.observe
     description = family.help
-    for name, samples in _by_name(family.samples).items():
+    for name, rows in _by_name(family).items():
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
-        for sample in samples:
-            labels = sample.labels
+        observe = tracker.metric(name, (name, _GAUGE, description, unit)).observe
+        for _name, labels, value, timestamp_ms, exemplar, line in rows:
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
             attrs = hit[1]
-            state = observe((name, hit[2]), 0.0, now, _GAUGE, description, unit, attrs)
+            state = observe(hit[2], 0.0, now, attrs)
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
-            time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
-            exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
-            append(_number_point(attrs, 0, time_ns, sample.value, exemplars))
+            time_ns = now if timestamp_ms is None else timestamp_ms * 1_000_000
+            exemplars = _NO_EXEMPLARS if exemplar is None else _exemplar(exemplar, time_ns)
+            append(_number_point(attrs, 0, time_ns, value, exemplars))
             if trace is not None:
-                traced.append((sample.line, state))
+                traced.append((line, state))
+                if line == 0 or timestamp_ms is not None or exemplar is not None:
+                    trace.cacheable = False
         metric = Metric(name, description, unit, Gauge(points))
         out.append(metric)
         if trace is not None:
-            _trace_numbers(trace, metric, samples, traced)
+            trace.metrics.append(TracedNumbers(metric, traced))
     return out
-
-
-def _trace_numbers(trace: ConversionTrace, metric: Metric, samples: list[Sample], traced: list[NumberTrace]) -> None:
-    for sample in samples:
-        if sample.line == 0 or sample.timestamp_ms is not None or sample.exemplar is not None:
-            trace.cacheable = False
-            break
-    trace.metrics.append(TracedNumbers(metric, traced))
 
 
 def _counter(
@@ -332,64 +368,76 @@ def _counter(
     monotonic: bool,
     trace: ConversionTrace | None = None,
 ) -> list[Metric]:
-    by_name = _by_name(family.samples)
+    by_name = _by_name(family)
     created: dict[tuple[tuple[str, str], ...], int] = {}
-    for name, samples in by_name.items():
+    for name, rows in by_name.items():
         if name.endswith("_created") and name != family.name:
             if trace is not None:
                 trace.cacheable = False  # start times come from the body, not from the tracker
-            for sample in samples:
-                created[cache.get(sample.labels)[1]] = int(sample.value * 1e9)
+            for row in rows:
+                created[cache.get(row[1])[1]] = int(row[2] * 1e9)
     kind = _SUM_MONO if monotonic else _SUM
     description = family.help
     by_id = cache.by_id
-    observe = tracker.observe
     out = []
-    for name, samples in by_name.items():
+    for name, rows in by_name.items():
         if name.endswith("_created") and name != family.name:
             continue
         points: list[FlaggedNumberDataPoint] = []
         append = points.append
         traced: list[NumberTrace] = []
-        for sample in samples:
-            labels = sample.labels
+        observe = tracker.metric(name, (name, kind, description, unit)).observe
+        for _name, labels, value, timestamp_ms, exemplar, line in rows:
             hit = by_id.get(id(labels))
             if hit is None or hit[0] is not labels:
                 hit = cache.add(labels)
             attrs = hit[1]
-            value = sample.value
-            time_ns = now if sample.timestamp_ms is None else sample.timestamp_ms * 1_000_000
+            time_ns = now if timestamp_ms is None else timestamp_ms * 1_000_000
             created_ns = created.get(hit[2]) if created else None
-            state = observe((name, hit[2]), value, time_ns, kind, description, unit, attrs, created_ns)
+            state = observe(hit[2], value, time_ns, attrs, created_ns)
             if state is None:
                 report.merged(tracker, name, attrs, labels)
                 continue
-            exemplars = _NO_EXEMPLARS if sample.exemplar is None else _exemplar(sample.exemplar, time_ns)
+            exemplars = _NO_EXEMPLARS if exemplar is None else _exemplar(exemplar, time_ns)
             append(_number_point(attrs, state.start_ns, time_ns, value, exemplars))
             if trace is not None:
-                traced.append((sample.line, state))
+                traced.append((line, state))
+                if line == 0 or timestamp_ms is not None or exemplar is not None:
+                    trace.cacheable = False
         metric = Metric(name, description, unit, Sum(points, _CUMULATIVE, monotonic))
         out.append(metric)
         if trace is not None:
-            _trace_numbers(trace, metric, samples, traced)
+            trace.metrics.append(TracedNumbers(metric, traced))
     return out
 
 
-@dataclass(slots=True)
 class _Group:
-    labels: Mapping[str, str]
-    time_ns: int
-    origin: object  # identity of the labels without le/quantile: tells colliding series apart
-    buckets: list[tuple[float, float, int]] = field(default_factory=list)  # (bound, value, line)
-    quantiles: list[tuple[float, float, int]] = field(default_factory=list)
-    count: float | None = None
-    sum: float = 0.0
-    has_sum: bool = False
-    created_ns: int | None = None
-    exemplars: list[OtelExemplar] = field(default_factory=list)
-    count_line: int = 0
-    sum_line: int = 0
-    steady: bool = True  # no timestamps or exemplars: the next scrape may reuse this group's layout
+    """The samples of one histogram or summary series, gathered before its point is built."""
+
+    __slots__ = (
+        "labels", "time_ns", "origin", "buckets", "count", "sum", "has_sum", "created_ns", "exemplars",
+        "count_line", "sum_line", "steady", "ordered", "last_bound",
+    )
+
+    def __init__(self, labels: dict[str, str], time_ns: int, origin: object) -> None:
+        self.labels = labels
+        self.time_ns = time_ns
+        self.origin = origin  # identity of the labels without le/quantile: tells colliding series apart
+        self.buckets: list[tuple[float, float, int]] = []  # (bound or quantile, value, line)
+        self.count: float | None = None
+        self.sum = 0.0
+        self.has_sum = False
+        self.created_ns: int | None = None
+        self.exemplars: list[OtelExemplar] = []
+        self.count_line = 0
+        self.sum_line = 0
+        self.steady = True  # no timestamps or exemplars: the next scrape may reuse this group's layout
+        self.ordered = True  # buckets came in increasing order of bound: no sort needed
+        self.last_bound = -math.inf
+
+    @property
+    def quantiles(self) -> list[tuple[float, float, int]]:
+        return self.buckets
 
 
 def _grouped(
@@ -399,53 +447,74 @@ def _grouped(
     tracker: SeriesTracker,
     report: ConversionReport,
     cache: _AttributeCache,
+    tracing: bool,
 ) -> dict[tuple[tuple[str, str], ...], _Group]:
     """Gather a histogram's or summary's samples per label set (minus ``le``/``quantile``).
 
-    ``cache`` must drop ``split_label`` and parse it as the bound.
+    ``cache`` must drop ``split_label`` and parse it as the bound. ``tracing``: whether to find
+    out which groups the next scrape could take from a plan (``_Group.steady``).
     """
     name = family.name
     by_id = cache.by_id
-    suffixes: dict[str, str] = {}
+    cache_add = cache.add
+    bound_suffix = "_bucket" if split_label == "le" else ""
+    # sample name -> 0: bound sample, 1: _count, 2: _sum, 3: _created, 4: not part of the family
+    roles: dict[str, int] = {}
     groups: dict[tuple[tuple[str, str], ...], _Group] = {}
-    for sample in family.samples:
-        labels = sample.labels
+    group: _Group | None = None
+    origin: object = None  # of the group's labels; None when there is no current group
+    prev_name: str | None = None
+    role = 4
+    for sample_name, labels, value, timestamp_ms, exemplar, line in _rows(family):
         hit = by_id.get(id(labels))
         if hit is None or hit[0] is not labels:
-            hit = cache.add(labels)
-        key = hit[2]
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = _Group(hit[1], _sample_time(sample, now), hit[4])
-        elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
-            report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
-            continue
-        suffix = suffixes.get(sample.name)
-        if suffix is None:
-            suffix = suffixes[sample.name] = sample.name[len(name):] if sample.name.startswith(name) else sample.name
-        if sample.timestamp_ms is not None or sample.exemplar is not None or sample.line == 0:
-            group.steady = False
-        if suffix == "_count":
-            group.count = sample.value
-            group.count_line = sample.line
-        elif suffix == "_sum":
-            group.sum = sample.value
-            group.has_sum = True
-            group.sum_line = sample.line
-        elif suffix == "_created":
-            group.created_ns = int(sample.value * 1e9)
-            group.steady = False
-        elif (suffix == "_bucket" and split_label == "le") or (suffix == "" and split_label == "quantile"):
+            hit = cache_add(labels)
+        if hit[4] is not origin:  # not the series of the previous sample
+            key = hit[2]
+            group = groups.get(key)
+            if group is None:
+                time_ns = now if timestamp_ms is None else timestamp_ms * 1_000_000
+                group = groups[key] = _Group(hit[1], time_ns, hit[4])
+            elif group.origin is not hit[4]:  # another exposed series that converts to the same attributes
+                report.merged(tracker, name, hit[1], {k: v for k, v in labels.items() if k != split_label})
+                group = origin = None
+                continue
+            origin = hit[4]
+        if sample_name is not prev_name:  # names are shared by the parser: one lookup per run of a name
+            prev_name = sample_name
+            role = roles.get(sample_name)  # type: ignore[assignment]
+            if role is None:
+                suffix = sample_name[len(name):] if sample_name.startswith(name) else sample_name
+                role = roles[sample_name] = (
+                    0 if suffix == bound_suffix else 1 if suffix == "_count" else 2 if suffix == "_sum"
+                    else 3 if suffix == "_created" else 4
+                )
+        if tracing and (timestamp_ms is not None or exemplar is not None or line == 0):
+            group.steady = False  # type: ignore[union-attr]
+        if role == 0:
             bound = hit[3]
             if bound != bound:  # NaN: missing or not a number
                 raw = labels.get(split_label)
-                report.drop(1, f"{sample.name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
+                report.drop(1, f"{sample_name}: missing or invalid {split_label!r} label {raw!r}; sample dropped")
                 continue
-            (group.buckets if split_label == "le" else group.quantiles).append((bound, sample.value, sample.line))
-            if sample.exemplar is not None:
-                group.exemplars.extend(_exemplar(sample.exemplar, group.time_ns))
+            if bound <= group.last_bound:  # type: ignore[union-attr]
+                group.ordered = False  # type: ignore[union-attr]
+            group.last_bound = bound  # type: ignore[union-attr]
+            group.buckets.append((bound, value, line))  # type: ignore[union-attr]
+            if exemplar is not None:
+                group.exemplars.extend(_exemplar(exemplar, group.time_ns))  # type: ignore[union-attr]
+        elif role == 1:
+            group.count = value  # type: ignore[union-attr]
+            group.count_line = line  # type: ignore[union-attr]
+        elif role == 2:
+            group.sum = value  # type: ignore[union-attr]
+            group.has_sum = True  # type: ignore[union-attr]
+            group.sum_line = line  # type: ignore[union-attr]
+        elif role == 3:
+            group.created_ns = int(value * 1e9)  # type: ignore[union-attr]
+            group.steady = False  # type: ignore[union-attr]
         else:
-            report.drop(1, f"{sample.name}: not part of {family.type} {name!r}; sample dropped")
+            report.drop(1, f"{sample_name}: not part of {family.type} {name!r}; sample dropped")
     return groups
 
 
@@ -460,35 +529,40 @@ def _histogram(
 ) -> Metric | None:
     points = []
     entries: list[BucketTrace] = []
-    for key, group in _grouped(family, "le", now, tracker, report, cache).items():
-        if group.count is None:
-            report.drop(len(group.buckets) + 1, f"{family.name}{dict(key)}: histogram without _count dropped")
+    name = family.name
+    observe = tracker.metric(name, (name, _HISTOGRAM, family.help, unit)).observe
+    for key, group in _grouped(family, "le", now, tracker, report, cache, trace is not None).items():
+        count_value = group.count
+        buckets = group.buckets
+        if count_value is None:
+            report.drop(len(buckets) + 1, f"{name}{dict(key)}: histogram without _count dropped")
             continue
-        group.buckets.sort()
+        if not group.ordered:
+            buckets.sort()
         bounds: list[float] = []
         counts: list[int] = []
         lines: list[int] = []
         ignored: list[int] = []  # +Inf buckets: the count comes from _count, but the line is still a value
         previous = 0.0
-        for bound, cumulative, line in group.buckets:
-            if math.isinf(bound) and bound > 0:
+        for bound, cumulative, line in buckets:
+            if bound == _INF:
                 ignored.append(line)
                 continue
             bounds.append(bound)
-            counts.append(max(_whole(cumulative - previous), 0))
+            delta = cumulative - previous
+            counts.append(int(delta) if 0.0 < delta < _INF else 0)  # max(_whole(delta), 0)
             lines.append(line)
             previous = cumulative
-        counts.append(max(_whole(group.count - previous), 0))
-        count = _whole(group.count)
-        state = tracker.observe(
-            (family.name, key), group.count, group.time_ns, _HISTOGRAM, family.help, unit,
-            dict(group.labels), group.created_ns, len(group.buckets) + 1 + group.has_sum,
-        )
+        delta = count_value - previous
+        counts.append(int(delta) if 0.0 < delta < _INF else 0)
+        attrs = group.labels
+        state = observe(key, count_value, group.time_ns, attrs, group.created_ns, len(buckets) + 1 + group.has_sum)
         if state is None:  # cannot happen for one family's groups, which are keyed by series
             continue
+        # the attributes are shared with the series' state and other points: sinks only read them
         points.append(
             FlaggedHistogramDataPoint(
-                dict(group.labels), state.start_ns, group.time_ns, count, group.sum, counts, bounds,
+                attrs, state.start_ns, group.time_ns, _whole(count_value), group.sum, counts, bounds,
                 math.nan, math.nan, group.exemplars,
             )
         )
@@ -497,7 +571,7 @@ def _histogram(
             entries.append((tuple(lines), group.count_line, group.sum_line, state, bounds, tuple(ignored)))
     if not points:
         return None
-    metric = Metric(family.name, family.help, unit, Histogram(points, _CUMULATIVE))
+    metric = Metric(name, family.help, unit, Histogram(points, _CUMULATIVE))
     if trace is not None:
         trace.metrics.append(TracedBuckets(metric, entries))
     return metric
@@ -514,15 +588,14 @@ def _summary(
 ) -> Metric | None:
     points = []
     entries: list[BucketTrace] = []
-    for key, group in _grouped(family, "quantile", now, tracker, report, cache).items():
+    observe = tracker.metric(family.name, (family.name, _SUMMARY, family.help, unit)).observe
+    for key, group in _grouped(family, "quantile", now, tracker, report, cache, trace is not None).items():
         if group.count is None:
             report.drop(len(group.quantiles) + 1, f"{family.name}{dict(key)}: summary without _count dropped")
             continue
         group.quantiles.sort()
-        state = tracker.observe(
-            (family.name, key), group.count, group.time_ns, _SUMMARY, family.help, unit,
-            dict(group.labels), group.created_ns, len(group.quantiles) + 1 + group.has_sum,
-        )
+        width = len(group.quantiles) + 1 + group.has_sum
+        state = observe(key, group.count, group.time_ns, group.labels, group.created_ns, width)
         if state is None:  # cannot happen for one family's groups, which are keyed by series
             continue
         points.append(
@@ -548,10 +621,10 @@ def staleness_metrics(stale: list[tuple[str, SeriesState]], time_ns: int) -> lis
     """One ``NO_RECORDED_VALUE`` point per vanished series, grouped back into metrics."""
     grouped: dict[tuple[str, int], list[SeriesState]] = {}
     for name, state in stale:
-        grouped.setdefault((name, state.kind), []).append(state)
+        grouped.setdefault((name, state.meta[1]), []).append(state)
     out = []
     for (name, kind), states in grouped.items():
-        description, unit = states[0].description, states[0].unit
+        _name, _kind, description, unit = states[0].meta
         data: Gauge | Sum | Histogram | Summary
         if kind in (_GAUGE, _SUM_MONO, _SUM):
             points = [

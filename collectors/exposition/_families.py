@@ -17,7 +17,7 @@ from typing import Callable
 from omni_core.errors import ExpositionError
 
 from ._labels import bound_is_usable
-from ._model import MetricFamily, Sample
+from ._model import MetricFamily, Sample, SampleColumns
 
 __all__ = ["FamilyTable", "Target"]
 
@@ -62,15 +62,21 @@ class _FamilyState:
 
 
 class Target:
-    """Where samples of one name go: read field by field by the parser's loop."""
+    """Where samples of one name go: read field by field by the parser's loop.
 
-    __slots__ = ("state", "name", "append", "seen", "check", "label")
+    ``append`` takes a :class:`Sample`; ``add`` (None for a target whose samples are dropped)
+    is the ``append`` of the family's :class:`SampleColumns`, which the fast loop calls with a
+    plain sample's name, labels, value and line in turn.
+    """
+
+    __slots__ = ("state", "name", "append", "add", "seen", "check", "label")
 
     def __init__(
         self,
         state: _FamilyState,
         name: str,
         append: Callable[[Sample], None],
+        columns: SampleColumns | None,
         seen: set[int],
         check: set[int] | None,
         label: str | None,
@@ -78,6 +84,7 @@ class Target:
         self.state = state
         self.name = name
         self.append = append
+        self.add = columns.append if columns is not None else None
         self.seen = seen
         #: ids of label dicts whose ``label`` was already validated (None: nothing to validate)
         self.check = check
@@ -108,7 +115,7 @@ class FamilyTable:
         """Apply a ``# TYPE``, ``# HELP`` or ``# UNIT`` line."""
         state = self._by_name.get(name)
         if self.openmetrics:
-            if state is not None and (state.family.samples or state.closed):
+            if state is not None and (state.family.sample_count or state.closed):
                 raise ExpositionError(
                     f"# {keyword} for {name!r} comes after its samples (OpenMetrics puts metadata first)", line=line
                 )
@@ -141,10 +148,11 @@ class FamilyTable:
                     line=line,
                 )
             return state  # a repeated, identical TYPE line (older Envoys write them): nothing changes
-        if family.samples and self._members[value].get("", "none") is not None:
+        count = family.sample_count
+        if count and self._members[value].get("", "none") is not None:
             # Samples exposed before their TYPE line do not fit a type whose bare name means something else.
-            self.drop(len(family.samples), f"{len(family.samples)} samples of {name!r} came before its TYPE", line)
-            family.samples.clear()
+            self.drop(count, f"{count} samples of {name!r} came before its TYPE", line)
+            family.clear_samples()
             state.series.clear()
         family.type = value
         state.typed = True
@@ -222,7 +230,9 @@ class FamilyTable:
         seen = state.series.get(name)
         if seen is None:
             seen = state.series[name] = set()
-        target = Target(state, name, state.family.samples.append, seen, self._usable[label] if label else None, label)
+        family = state.family
+        check = self._usable[label] if label else None
+        target = Target(state, name, family.sample_appender(), family.columns(), seen, check, label)
         self.targets[name] = target
         return target
 
@@ -232,7 +242,7 @@ class FamilyTable:
         def reject(_sample: Sample) -> None:
             self.dropped += 1
 
-        target = Target(state, name, reject, set(), None, None)
+        target = Target(state, name, reject, None, set(), None, None)
         self.targets[name] = target
         return target
 

@@ -38,7 +38,7 @@ def bound_is_usable(label: str, raw: str) -> bool:
 class LabelSets:
     """Cache from raw label text to a shared, never-mutated ``dict``; one instance per parse."""
 
-    __slots__ = ("by_text", "usable", "_canonical", "_pairs", "_max_labels")
+    __slots__ = ("by_text", "usable", "_canonical", "_key_of", "_pairs", "_max_labels", "_usable_values")
 
     def __init__(self, max_labels: int) -> None:
         empty: dict[str, str] = {}
@@ -47,43 +47,76 @@ class LabelSets:
         #: "le"/"quantile" -> ids of shared dicts whose value of that label is usable.
         self.usable: dict[str, set[int]] = {label: set() for label in BOUND_LABELS}
         self._canonical: dict[tuple[tuple[str, str], ...], dict[str, str]] = {(): empty}
+        #: id of each shared dict -> its key in _canonical (the dicts live as long as this object)
+        self._key_of: dict[int, tuple[tuple[str, str], ...]] = {id(empty): ()}
         self._pairs: dict[str, tuple[str, str] | None] = {}
         self._max_labels = max_labels
+        #: (bound label, value) -> whether that value is usable (bucket bounds repeat across series)
+        self._usable_values: dict[tuple[str, str], bool] = {}
 
     def parse(self, raw: str, line: int) -> dict[str, str]:
         """Parse a spelling not seen before, remember it, and return the shared dict for its set."""
-        labels = self._extend_known(raw)
+        labels, key = self._extend_known(raw)
         if labels is None:
             labels = self.parse_unshared(raw, line)
         elif len(labels) > self._max_labels:
             self.parse_unshared(raw, line)  # raises the limit error
-        shared = self._canonical.get(key := tuple(sorted(labels.items())))
-        if shared is None:
-            shared = self._canonical[key] = labels
-            for label in BOUND_LABELS:
-                value = labels.get(label)
-                if value is not None and bound_is_usable(label, value):
-                    self.usable[label].add(id(labels))
+        if key is None:
+            key = tuple(sorted(labels.items()))
+        shared = self._canonical.setdefault(key, labels)
+        if shared is labels:
+            self._key_of[id(labels)] = key
+            if "le" in labels or "quantile" in labels:
+                usable = self._usable_values
+                for label in BOUND_LABELS:
+                    value = labels.get(label)
+                    if value is not None:
+                        ok = usable.get((label, value))
+                        if ok is None:
+                            ok = usable[(label, value)] = bound_is_usable(label, value)
+                        if ok:
+                            self.usable[label].add(id(labels))
         self.by_text[raw] = shared
         return shared
 
-    def _extend_known(self, raw: str) -> dict[str, str] | None:
-        """The set for ``raw`` when it is a known set, a comma and a known pair; else None."""
+    def _extend_known(self, raw: str) -> tuple[dict[str, str] | None, tuple[tuple[str, str], ...] | None]:
+        """The set for ``raw`` when it is a known set, a comma and a known pair (or a known pair, a
+        comma and a known set), else None; and its canonical key when the new pair sorts last (as
+        ``le`` does), else None."""
         prefix, comma, last = raw.rpartition(",")
         if not comma:
-            return None
+            return None, None
         base = self.by_text.get(prefix)
         if not base or prefix.rstrip(" \t").endswith(","):
-            return None
-        pair = self._pairs.get(last, False)
-        if pair is False:
-            match = SINGLE_LABEL_PAIR.fullmatch(last)
-            pair = self._pairs[last] = (match[1], unescape_label_value(match[2])) if match else None
+            # Envoy's per-code counters put one pair before a cluster's known set; a cut inside the
+            # first quoted value leaves a text that is not one whole pair, so this is sound too.
+            first, _, rest = raw.partition(",")
+            base = self.by_text.get(rest)
+            if not base:
+                return None, None
+            pair = self._pair(first)
+            if pair is None or pair[0] in base:
+                return None, None
+            labels = {pair[0]: pair[1]}
+            labels.update(base)
+            return labels, None
+        pair = self._pair(last)
         if pair is None or pair[0] in base:
-            return None
+            return None, None
         labels = base.copy()
         labels[pair[0]] = pair[1]
-        return labels
+        base_key = self._key_of.get(id(base))
+        if base_key is not None and pair[0] > base_key[-1][0]:
+            return labels, base_key + (pair,)
+        return labels, None
+
+    def _pair(self, text: str) -> tuple[str, str] | None:
+        """``text`` as exactly one ``name="value"`` pair (blanks around it allowed), else None."""
+        pair = self._pairs.get(text, False)
+        if pair is False:
+            match = SINGLE_LABEL_PAIR.fullmatch(text)
+            pair = self._pairs[text] = (match[1], unescape_label_value(match[2])) if match else None
+        return pair
 
     def parse_unshared(self, raw: str, line: int) -> dict[str, str]:
         """Parse a label set without caching it (exemplar labels are unique per sample)."""

@@ -16,6 +16,8 @@ converted (a duplicate series, a ``_bucket`` without a numeric ``le``, a summary
 
 from __future__ import annotations
 
+from typing import Collection
+
 from omni_core.errors import ExpositionError, ExpositionLimitExceeded
 
 from .._target import ParseLimits
@@ -37,9 +39,25 @@ def parse_exposition(
     Raises :class:`ExpositionError` (with ``line``) for invalid input and :class:`ExpositionLimitExceeded`
     for input beyond ``limits``; never any other exception.
     """
+    return parse_with_label_texts(_decode_or_raise(body, limits), content_type, limits=limits)[0]
+
+
+def _decode_or_raise(body: bytes | str, limits: ParseLimits) -> str:
+    try:
+        return _decode(body, limits)
+    except ExpositionError:
+        raise
+    except Exception as exc:  # the promise is ExpositionError only, whatever the input
+        raise ExpositionError(f"could not parse the exposition ({type(exc).__name__}: {exc})") from exc
+
+
+def parse_with_label_texts(
+    text: str, content_type: str = "", *, limits: ParseLimits = ParseLimits()
+) -> tuple[Exposition, Collection[str]]:
+    """Parse decoded text (see :func:`_decode`); also answer the distinct label texts in order of
+    first appearance, which a target's converter uses to tell a changed layout cheaply."""
     openmetrics = "application/openmetrics-text" in content_type.lower()
     try:
-        text = _decode(body, limits)
         labels = LabelSets(limits.max_labels)
         table = FamilyTable(openmetrics=openmetrics, usable=labels.usable)
         with gc_paused():
@@ -51,9 +69,10 @@ def parse_exposition(
         raise
     except Exception as exc:  # the promise is ExpositionError only, whatever the input
         raise ExpositionError(f"could not parse the exposition ({type(exc).__name__}: {exc})") from exc
-    return Exposition(
+    exposition = Exposition(
         table.families, "openmetrics" if openmetrics else "prometheus", table.dropped, table.warnings
     )
+    return exposition, labels.by_text.keys()
 
 
 # -- body -------------------------------------------------------------------------------------------

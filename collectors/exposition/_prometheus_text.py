@@ -19,7 +19,6 @@ from omni_core.errors import ExpositionError
 from ._families import FamilyTable
 from ._grammar import METRIC_NAME, PROMETHEUS_LINE, explain_sample_line, snippet, unescape_help
 from ._labels import LabelSets
-from ._model import Sample
 from ._samples import MAX_MS, add_sample, blocks, explain_numbers
 
 __all__ = ["read_prometheus_text"]
@@ -32,11 +31,11 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
     by_text = label_sets.by_text
     no_labels = by_text[""]
     parse_labels = label_sets.parse
-    sample_type = Sample
     line_no = 0
     prev = None
     # Bound with the first sample of each name; read only while `prev` is that name.
-    target = name_out = append = seen = check = None
+    target = name_out = seen = check = None
+    add = None
     for start, end in blocks(text):
         for line in text[start : end - 1].split("\n"):
             line_no += 1
@@ -60,7 +59,11 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
                             continue
                         target = table.resolve(head, line_no)
                     name_out = target.name
-                    append = target.append
+                    add = target.add
+                    if add is None:  # samples of this name are dropped
+                        _careful_line(table, label_sets, line, line_no)
+                        prev = None
+                        continue
                     seen = target.seen
                     check = target.check
                     prev = head
@@ -87,7 +90,10 @@ def read_prometheus_text(text: str, table: FamilyTable, label_sets: LabelSets) -
                     table.duplicate(target, labels, line_no)
                 elif check is None or key in check or table.accepts(target, labels, line_no):
                     seen.add(key)
-                    append(sample_type(name_out, labels, value, None, None, line_no))
+                    add(name_out)  # a plain sample: name, labels, value, line (see SampleColumns)
+                    add(labels)
+                    add(value)
+                    add(line_no)
             except ExpositionError:
                 raise
             except Exception as exc:  # anything unforeseen still names its line

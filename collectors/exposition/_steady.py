@@ -19,7 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Metric, Sum
 
@@ -36,7 +36,7 @@ from .._target import ParseLimits
 from ._convert import ConversionReport, ConversionTrace, TracedBuckets, TracedNumbers, to_metrics
 from ._gcpause import gc_paused
 from ._model import Exposition
-from ._parser import _decode, parse_exposition
+from ._parser import _decode, parse_with_label_texts
 from ._points import _CUMULATIVE, _whole
 from ._tracker import SeriesState, SeriesTracker, advance_all
 
@@ -141,14 +141,14 @@ class TargetConverter:
     def __init__(self, tracker: SeriesTracker | None = None) -> None:
         self.tracker = tracker if tracker is not None else SeriesTracker()
         self._plan: _Plan | None = None
-        self._last_prefixes: list[str] | None = None
+        self._last_layout: int | None = None
         #: what _evaluate derives once per plan (shared attribute columns), and for which plan
         self._derived: tuple[_Plan | None, dict[object, Any]] = (None, {})
 
     def forget_layout(self) -> None:
         """Drop the remembered layout (the target failed, or its source changed)."""
         self._plan = None
-        self._last_prefixes = None
+        self._last_layout = None
 
     def convert(
         self,
@@ -170,25 +170,39 @@ class TargetConverter:
             if metrics is not None:
                 return ConvertedScrape(metrics, plan.samples, 0, plan.warnings, None, True, plan.samples, 0)
         self._plan = None
-        exposition = parse_exposition(text, content_type, limits=limits)
+        with gc_paused():  # one pause for parse and conversion: see _gcpause
+            return self._convert_full(
+                text, content_type, scrape_time_ns, limits, normalize, type_overrides, steady, missing
+            )
+
+    def _convert_full(
+        self,
+        text: str,
+        content_type: str,
+        scrape_time_ns: int,
+        limits: ParseLimits,
+        normalize: Callable[[Exposition], Exposition] | None,
+        type_overrides: Mapping[str, str] | None,
+        steady: bool,
+        missing: Callable[[Exposition], list[str]] | None,
+    ) -> ConvertedScrape:
+        exposition, label_texts = parse_with_label_texts(text, content_type, limits=limits)
+        layout = _layout_fingerprint(exposition, label_texts) if steady else None
         if normalize is not None:
             exposition = normalize(exposition)
         # Remembering a layout costs about as much as converting; do it once the same layout has
         # been seen twice in a row, so a target whose series churn every scrape never pays for it.
-        pairs: list[tuple[str, str]] = []
-        prefixes: list[str] = []
+        # "The same layout" is judged by a fingerprint (see _layout_fingerprint) that is cheap to
+        # compute and small to keep; a false match (say, a comment line whose text changes) only
+        # costs building a plan the next scrape then rejects, since a plan checks every line.
         trace: ConversionTrace | None = None
         if steady and exposition.format == "prometheus":
-            pairs = _LINE.findall(text)
-            prefixes = [prefix for prefix, _token in pairs]
-            if prefixes == self._last_prefixes:
+            if layout == self._last_layout:
                 trace = ConversionTrace()
-            self._last_prefixes = prefixes
+            self._last_layout = layout
         converted, report = self._full(exposition, scrape_time_ns, type_overrides, missing, trace)
         if trace is not None and trace.cacheable and not report.dropped:
-            self._plan = _build_plan(
-                text, pairs, prefixes, content_type, trace, exposition.sample_count, converted.warnings
-            )
+            self._plan = _build_plan(text, content_type, trace, exposition.sample_count, converted.warnings)
         return converted
 
     def convert_exposition(
@@ -262,24 +276,32 @@ class TargetConverter:
         return metrics
 
 
+def _layout_fingerprint(exposition: Exposition, label_texts: Collection[str]) -> int:
+    """What tells a target's next body from this one beyond its values, from what parsing found
+    anyway (no further pass over the body): each family's name, type, HELP, unit and sample
+    count, and the distinct label texts in order of first appearance."""
+    families = tuple([(f.name, f.type, f.help, f.unit, f.sample_count) for f in exposition.families])
+    return hash((families, tuple(label_texts)))
+
+
 def _build_plan(
     text: str,
-    pairs: list[tuple[str, str]],
-    prefixes: list[str],
     content_type: str,
     trace: ConversionTrace,
     samples: int,
     warnings: tuple[str, ...],
 ) -> _Plan | None:
+    pairs: list[tuple[str, str]] = _LINE.findall(text)
     if len(pairs) != text.count("\n") or not pairs:
         return None
+    prefixes = [prefix for prefix, _token in pairs]
     tokens = [token for _prefix, token in pairs]
     # Value slots follow the order in which points use lines; lines are 1-based in the trace.
     used: dict[int, int] = {}
     slot = used.setdefault
     metrics: list[_MetricPlan] = []
     for traced in trace.metrics:
-        metric = traced.metric
+        metric = _template(traced.metric)
         if isinstance(traced, TracedNumbers):
             numbers = [(slot(line - 1, len(used)), state.attributes, state) for line, state in traced.points]
             data = metric.data
@@ -323,6 +345,22 @@ def _build_plan(
         content_type, prefixes, fixed_tokens, fixed_tokens(tokens), itemgetter(*value_lines),
         metrics, samples, warnings,
     )
+
+
+def _template(metric: Metric) -> Metric:
+    """The metric without its points: a plan needs its name, HELP, unit and kind of data, and
+    holding the traced scrape's points for that would keep a whole scrape alive per target."""
+    data = metric.data
+    empty: Gauge | Sum | Histogram | Summary
+    if isinstance(data, Sum):
+        empty = Sum([], data.aggregation_temporality, data.is_monotonic)
+    elif isinstance(data, Histogram):
+        empty = Histogram([], data.aggregation_temporality)
+    elif isinstance(data, Summary):
+        empty = Summary([])
+    else:
+        empty = Gauge([])
+    return Metric(metric.name, metric.description, metric.unit, empty)
 
 
 def _no_tokens(_tokens: list[str]) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.exposition import parse_exposition
+from collectors.exposition import Sample, parse_exposition
 from omni_core.errors import ExpositionError
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "exposition"
@@ -90,7 +90,24 @@ def test_label_set_extending_a_known_set_reads_like_a_fresh_one():
     assert exposition.dropped == 1  # le='x"y' is not a number
 
 
-@pytest.mark.parametrize("second", ['m{a="1",,b="2"} 2', 'm{a="1",a="2"} 2', 'm{a="1",b=2} 2'])
+def test_label_set_with_one_pair_before_a_known_set_reads_like_a_fresh_one():
+    # Envoy writes per-code-class counters as the class, then the cluster's labels seen before.
+    text = (
+        '# TYPE up gauge\nup{c="x,y",d="2"} 1\n# TYPE rq counter\n'
+        'rq{code="5",c="x,y",d="2"} 1\nrq{code="x,y",c="x,y",d="2"} 2\nrq{ code = "4" ,c="x,y",d="2"} 3\n'
+        'rq{k="\\"",c="x,y",d="2"} 4\n'
+    )
+    samples = parse_exposition(text).families[1].samples
+    assert [list(s.labels.items()) for s in samples] == [
+        [("code", "5"), ("c", "x,y"), ("d", "2")],
+        [("code", "x,y"), ("c", "x,y"), ("d", "2")],
+        [("code", "4"), ("c", "x,y"), ("d", "2")],
+        [("k", '"'), ("c", "x,y"), ("d", "2")],
+    ]
+
+
+@pytest.mark.parametrize("second", ['m{a="1",,b="2"} 2', 'm{a="1",a="2"} 2', 'm{a="1",b=2} 2', 'm{b=2,a="1"} 2',
+                                    'm{a="2",a="1"} 2', 'm{b="2,a="1"} 2'])
 def test_known_set_followed_by_a_broken_pair_is_still_an_error(second):
     error = error_for(f'm{{a="1",}} 1\nm{{a="1"}} 1\n{second}\n')
     assert error.line == 3
@@ -320,3 +337,24 @@ def test_invalid_openmetrics_reports_line_number_and_problem(text, line, words):
 def test_body_that_is_not_bytes_or_text_still_raises_exposition_error():
     with pytest.raises(ExpositionError):
         parse_exposition(12345)  # type: ignore[arg-type]
+
+
+def test_samples_keep_line_order_when_only_some_lines_carry_timestamps():
+    text = '# TYPE m gauge\nm{a="1"} 1\nm{a="2"} 2 1700000000000\nm{a="3"} 3\nm{a="4"} 4 1700000000001\n'
+    family = parse_exposition(text).families[0]
+    assert family.sample_count == 4  # counted before the samples are read
+    samples = family.samples
+    assert [(s.labels["a"], s.value, s.timestamp_ms, s.line) for s in samples] == [
+        ("1", 1.0, None, 2), ("2", 2.0, 1700000000000, 3), ("3", 3.0, None, 4), ("4", 4.0, 1700000000001, 5),
+    ]
+    assert family.samples is samples and family.sample_count == 4
+
+
+def test_family_samples_can_be_extended_and_replaced_after_parsing():
+    exposition = parse_exposition('# TYPE m counter\nm_total{a="1"} 1\nm_total{a="2"} 2\n')
+    family = exposition.families[0]
+    family.samples.append(Sample("m_total", {"a": "3"}, 3.0))
+    assert [s.labels["a"] for s in family.samples] == ["1", "2", "3"]
+    assert exposition.sample_count == 3
+    family.samples = [s for s in family.samples if s.labels["a"] != "2"]
+    assert [s.value for s in family.samples] == [1.0, 3.0] and exposition.sample_count == 2
