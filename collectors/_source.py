@@ -89,6 +89,5 @@ class Source(ABC):
             return []
         present = {f.name for f in exposition.families}
         for family in exposition.families:
-            for sample in family.samples:
-                present.add(sample.name)
+            present.update(family.sample_names())
         return sorted(name for name in self.expected_families if name not in present)

@@ -129,6 +129,13 @@ class MetricFamily:
         merged in line order when ``samples`` is read)."""
         return self._samples.append
 
+    def sample_names(self) -> set[str]:
+        """The distinct sample names (``x_bucket``, ``x_count`` ...), without turning columns into samples."""
+        names = {sample.name for sample in self._samples}
+        if self._columns is not None:
+            names.update(self._columns.names())
+        return names
+
     def plain_columns(self) -> SampleColumns | None:
         """The samples as columns, when every sample is in them (a fresh parse without
         timestamps or exemplars); else None, and ``samples`` is what there is."""

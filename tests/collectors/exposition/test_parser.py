@@ -358,3 +358,18 @@ def test_family_samples_can_be_extended_and_replaced_after_parsing():
     assert exposition.sample_count == 3
     family.samples = [s for s in family.samples if s.labels["a"] != "2"]
     assert [s.value for s in family.samples] == [1.0, 3.0] and exposition.sample_count == 2
+
+
+def test_sample_names_come_from_the_columns_without_building_samples():
+    text = (
+        "# TYPE rq histogram\n"
+        'rq_bucket{le="1"} 1\nrq_bucket{le="+Inf"} 2\nrq_sum 3\nrq_count 2\n'
+        "# TYPE up gauge\nup 1\nup_extra 2 1700000000000\n"
+    )
+    families = {f.name: f for f in parse_exposition(text).families}
+    histogram = families["rq"]
+    assert histogram.plain_columns() is not None
+    assert histogram.sample_names() == {"rq_bucket", "rq_sum", "rq_count"}
+    assert histogram.plain_columns() is not None  # still columns: nothing was built
+    for family in families.values():
+        assert family.sample_names() == {sample.name for sample in family.samples}
