@@ -77,18 +77,23 @@ def test_cheap_insert_settings_name_only_settings_the_engine_knows(tmp_path):
     assert cheap_insert_settings(OlderServer()) == {}  # type: ignore[arg-type]
 
 
-def test_tables_skip_automatic_statistics_where_the_engine_has_them(tmp_path):
+def _created_engine(tmp_path, options: SchemaOptions, kind: MetricKind, setting: str) -> tuple[bool, str]:
+    """Whether the engine knows ``setting``, and the engine clause ``apply_schema`` gave ``kind``'s table."""
     client = connect(f"chdb://{tmp_path}/store")
-    options = SchemaOptions(database="stats")
     apply_schema(client, options)
-    has_setting = client.query(
-        "SELECT count() FROM system.merge_tree_settings WHERE name = 'auto_statistics_types'"
-    ).result_rows[0][0]
+    known = client.query("SELECT count() FROM system.merge_tree_settings WHERE name = {s:String}",
+                         parameters={"s": setting}).result_rows[0][0]
     create = client.query(
-        "SELECT engine_full FROM system.tables WHERE database = 'stats' AND name = {t:String}",
-        parameters={"t": options.tables.table_for(MetricKind.GAUGE)},
+        "SELECT engine_full FROM system.tables WHERE database = {d:String} AND name = {t:String}",
+        parameters={"d": options.database, "t": options.tables.table_for(kind)},
     ).result_rows[0][0]
-    assert ("auto_statistics_types = ''" in create) == bool(has_setting)
+    return bool(known), create
+
+
+def test_tables_skip_automatic_statistics_where_the_engine_has_them(tmp_path):
+    options = SchemaOptions(database="stats")
+    has_setting, create = _created_engine(tmp_path, options, MetricKind.GAUGE, "auto_statistics_types")
+    assert ("auto_statistics_types = ''" in create) == has_setting
     older = render_schema(options, server_settings={"string_serialization_version"})
     assert not any("auto_statistics_types" in statement for statement in older)
 
@@ -118,17 +123,9 @@ def test_a_collector_writing_to_a_server_never_loads_chdb():
 
 
 def test_tables_merge_less_often_where_the_engine_knows_the_merge_selector_base(tmp_path):
-    client = connect(f"chdb://{tmp_path}/store")
     options = SchemaOptions(database="merges", merge_selector_base=20)
-    apply_schema(client, options)
-    has_setting = client.query(
-        "SELECT count() FROM system.merge_tree_settings WHERE name = 'merge_selector_base'"
-    ).result_rows[0][0]
-    create = client.query(
-        "SELECT engine_full FROM system.tables WHERE database = 'merges' AND name = {t:String}",
-        parameters={"t": options.tables.table_for(MetricKind.SUM)},
-    ).result_rows[0][0]
-    assert ("merge_selector_base = 20" in create) == bool(has_setting)
+    has_setting, create = _created_engine(tmp_path, options, MetricKind.SUM, "merge_selector_base")
+    assert ("merge_selector_base = 20" in create) == has_setting
     older = render_schema(options, server_settings={"string_serialization_version", "auto_statistics_types"})
     assert not any("merge_selector_base" in statement for statement in older)
     engine_default = render_schema(SchemaOptions(merge_selector_base=0))
