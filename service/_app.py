@@ -200,6 +200,11 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
         encoded = encode_latest(snapshot, stale) if at is None else encode(snapshot, stale)
         return encoded.response(age)
 
+    def unknown_component(snapshot: Snapshot, component: str) -> JSONResponse:
+        valid = sorted(snapshot.components)
+        return JSONResponse(status_code=404, content=NotFoundAnswer(
+            detail=f"no component {component!r}; valid: {', '.join(valid)}", valid=valid).model_dump())
+
     @app.get("/health/{component}", response_model=ComponentDetail, summary="Every entity of one component",
              responses={404: {"model": NotFoundAnswer}, **common})
     def component_health(component: str = component_param, at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
@@ -208,9 +213,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
             return snapshot
         state = snapshot.components.get(component)
         if state is None:
-            valid = sorted(snapshot.components)
-            return JSONResponse(status_code=404, content=NotFoundAnswer(
-                detail=f"no component {component!r}; valid: {', '.join(valid)}", valid=valid).model_dump())
+            return unknown_component(snapshot, component)
         return ComponentDetail(
             name=state.name, status=state.status, summary=state.summary, counts=state.counts,
             entities=state.entities, reasons=state.reasons, newest_data=state.newest_data,
@@ -226,9 +229,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
             return snapshot
         state = snapshot.components.get(component)
         if state is None:
-            valid = sorted(snapshot.components)
-            return JSONResponse(status_code=404, content=NotFoundAnswer(
-                detail=f"no component {component!r}; valid: {', '.join(valid)}", valid=valid).model_dump())
+            return unknown_component(snapshot, component)
         found = next((e for e in state.entities if e.id == entity), None)
         if found is None:
             valid = [e.id for e in state.entities]

@@ -45,9 +45,10 @@ from omni_core.datamodel import (
     QuantileValue,
     Summary,
     SummaryDataPoint,
+    build_number_point,
 )
 from ._gcpause import gc_paused
-from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _number_point, _whole
+from ._points import _CUMULATIVE, _NO_EXEMPLARS, _exemplar, _whole
 from ._model import Exemplar, Exposition, MetricFamily
 from ._tracker import SeriesKind, SeriesState, SeriesTracker
 
@@ -346,7 +347,7 @@ def _gauge(
                 continue
             time_ns = now if timestamp_ms is None else timestamp_ms * 1_000_000
             exemplars = _NO_EXEMPLARS if exemplar is None else _exemplar(exemplar, time_ns)
-            append(_number_point(attrs, 0, time_ns, value, exemplars))
+            append(build_number_point(attrs, 0, time_ns, value, exemplars))
             if trace is not None:
                 traced.append((line, state))
                 if line == 0 or timestamp_ms is not None or exemplar is not None:
@@ -399,7 +400,7 @@ def _counter(
                 report.merged(tracker, name, attrs, labels)
                 continue
             exemplars = _NO_EXEMPLARS if exemplar is None else _exemplar(exemplar, time_ns)
-            append(_number_point(attrs, state.start_ns, time_ns, value, exemplars))
+            append(build_number_point(attrs, state.start_ns, time_ns, value, exemplars))
             if trace is not None:
                 traced.append((line, state))
                 if line == 0 or timestamp_ms is not None or exemplar is not None:

@@ -8,8 +8,6 @@ from typing import Sequence
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import AggregationTemporality
 
-from omni_core.datamodel import FlaggedNumberDataPoint
-
 from ._model import Exemplar, Sample
 
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
@@ -20,30 +18,6 @@ _NO_EXEMPLARS: tuple[OtelExemplar, ...] = ()
 def _whole(value: float) -> int:
     """A count as an integer; NaN and infinities (which a broken exporter can expose) become 0."""
     return int(value) if math.isfinite(value) else 0
-
-
-_new = object.__new__
-
-
-def _number_point(
-    attributes: dict[str, str], start_ns: int, time_ns: int, value: float, exemplars: Sequence[OtelExemplar]
-) -> FlaggedNumberDataPoint:
-    """A ``FlaggedNumberDataPoint`` built without the frozen dataclass ``__init__``.
-
-    The generated ``__init__`` of a frozen dataclass sets each field through ``object.__setattr__``,
-    which is half the cost of converting a counter or gauge sample; the instance built here is
-    identical (same class, same ``__dict__``), and this runs once per sample of every scrape.
-    """
-    point = _new(FlaggedNumberDataPoint)
-    point.__dict__.update(
-        attributes=attributes,
-        start_time_unix_nano=start_ns,
-        time_unix_nano=time_ns,
-        value=value,
-        exemplars=exemplars,
-        flags=0,
-    )
-    return point
 
 
 def _exemplar(exemplar: Exemplar | None, default_ns: int) -> Sequence[OtelExemplar]:
