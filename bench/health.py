@@ -8,6 +8,9 @@
     metric name in the 15-minute window), no attribute maps;
   - ``decode_floor``     one read of the attribute maps of every sample the rules look at in
     that window (each metric read once); any latest-value query on the layout pays this;
+  - ``plan_only``        the engine planning the evaluation's one statement (``EXPLAIN PLAN``),
+    without reading a row: what the rules' SQL costs before any data is touched;
+  - ``statement``        that statement run alone, without turning rows into statuses;
   - ``full_evaluation``  one evaluation of every shipped rule at "now" (median of several),
     wall time and the CPU time this process spent (chDB runs in-process), and its ratio
     to the floor;
@@ -224,6 +227,11 @@ def measure_evaluation(dsn: str, options: SchemaOptions, end: datetime, interval
     # without the subcolumn rewrite, length() decodes the whole map, as the rules' lookups do
     floor, floor_cpu = timed_cpu(lambda: client.query(f"SELECT {' + '.join(reads)}",
                                                       settings={"optimize_functions_to_subcolumns": 0}).result_rows, 7)
+    rules = [rule for component in evaluator.rules.enabled_components for rule in component.rules if rule.enabled]
+    now = datetime.now(timezone.utc)
+    statement = evaluator.statement(rules, now)
+    plan, plan_cpu = timed_cpu(lambda: evaluator.store.query(f"EXPLAIN PLAN {statement}", evaluator.statement_settings), 7)
+    alone, alone_cpu = timed_cpu(lambda: evaluator.store.query(statement, evaluator.statement_settings), 7)
     full, full_cpu = timed_cpu(evaluator.evaluate, 7)
     past = end - timedelta(hours=min(12.0, hours / 2))
     at, at_cpu = timed_cpu(lambda: evaluator.evaluate(past), 5)
@@ -232,6 +240,10 @@ def measure_evaluation(dsn: str, options: SchemaOptions, end: datetime, interval
     print(f"{generation:8s}reference_scan  {ref_ms:7.1f} ms  (one plain aggregate over the rules' 15-minute window)")
     print(f"{generation:8s}decode_floor    {floor_ms:7.1f} ms  cpu {ms(floor_cpu):7.1f} ms  "
           "(the attribute maps of every sample in that window, each metric read once)")
+    print(f"{generation:8s}plan_only       {ms(plan):7.1f} ms  cpu {ms(plan_cpu):7.1f} ms  "
+          f"(planning the one statement of {len(rules)} rules, {len(statement) / 1024:.0f} KiB of SQL, no row read)")
+    print(f"{generation:8s}statement       {ms(alone):7.1f} ms  cpu {ms(alone_cpu):7.1f} ms  "
+          "(the statement alone: planning, reading and aggregating, without building statuses)")
     print(f"{generation:8s}full_evaluation {full_ms:7.1f} ms  cpu {ms(full_cpu):7.1f} ms  median of {len(full)}; "
           f"{full_ms / floor_ms:.1f}x decode floor (cpu {ms(full_cpu) / ms(floor_cpu):.1f}x), {full_ms / ref_ms:.1f}x reference; "
           "target < 250 ms")

@@ -237,7 +237,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
                 detail=f"no entity {entity!r} in {component}; valid: {', '.join(valid[:50]) or 'none'}",
                 valid=valid).model_dump())
         return EntityDetail(**found.model_dump(), component=component, evaluated_at=snapshot.evaluated_at,
-                            at=snapshot.at, recent=state.recent.get(entity, []),
+                            at=snapshot.at, recent=state.recent_values(entity),
                             events=recent_events(store, involved_object(component, found.kind, found.name),
                                                  snapshot.at, events))
 

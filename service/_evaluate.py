@@ -9,9 +9,11 @@ so a rule's numbers are the numbers a dashboard query on the same tables would s
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from string import Template
+from types import MappingProxyType
 from typing import Any
 
 from omni_core.errors import SchemaError, StorageUnavailable
@@ -28,8 +30,11 @@ _RECENT = 8
 #: How the evaluation statement runs (never what it answers). Rules read several keys of the
 #: attribute maps; rewritten to subcolumn reads, every key decodes the whole map column again
 #: (on the classic layout a whole day of it), so the maps are read once and looked up instead.
-_SETTINGS = {"optimize_functions_to_subcolumns": 0}
+_SETTINGS: Mapping[str, Any] = MappingProxyType({"optimize_functions_to_subcolumns": 0})
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+#: One value behind an entity's status: rule id, sample time, value, state.
+RecentPoint = tuple[str, datetime, float | None, str]
 
 
 @dataclass
@@ -44,7 +49,13 @@ class ComponentState:
     reasons: list[Reason]
     newest_data: datetime | None
     rules: list[RuleRun]
-    recent: dict[str, list[RecentValue]] = field(default_factory=dict)
+    #: Per entity id, the values behind its status, newest first, as plain tuples: thousands per
+    #: evaluation, and only the entity an on-call asks for becomes RecentValue models.
+    recent: dict[str, list[RecentPoint]] = field(default_factory=dict)
+
+    def recent_values(self, entity_id: str) -> list[RecentValue]:
+        return [RecentValue(rule=rule, time=time, value=value, state=state)
+                for rule, time, value, state in self.recent.get(entity_id, [])]
 
     def rollup(self) -> ComponentHealth:
         return ComponentHealth(
@@ -80,7 +91,7 @@ class _Entity:
     statuses: list[Status] = field(default_factory=list)
     maintenance: str | None = None
     newest: datetime | None = None
-    recent: list[RecentValue] = field(default_factory=list)
+    recent: list[RecentPoint] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -89,6 +100,9 @@ class _Entity:
 
 class Evaluator:
     """Evaluates a :class:`RuleSet` against the store. Thread-safe: holds no per-run state."""
+
+    #: Sent with every evaluation statement: they tune how it runs, never what it answers.
+    statement_settings = _SETTINGS
 
     def __init__(self, store: StoreReader, rules: RuleSet, *, stale_after_s: float) -> None:
         self.store = store
@@ -148,12 +162,12 @@ class Evaluator:
             return by_rule, failures
         records: list[dict[str, Any]] = []
         try:
-            columns, rows = self.store.query(self.statement(rules, at), _SETTINGS)
+            columns, rows = self.store.query(self.statement(rules, at), self.statement_settings)
             records = [dict(zip(columns, row)) for row in rows]
         except QueryFailed:
             for rule in rules:
                 try:
-                    columns, rows = self.store.query(self.sql_for(rule, at), _SETTINGS)
+                    columns, rows = self.store.query(self.sql_for(rule, at), self.statement_settings)
                 except QueryFailed as exc:
                     failures[rule.id] = str(exc)
                     continue
@@ -245,13 +259,14 @@ FROM ({self._inner(rule, at)})"""
 SELECT rule, kind, name, latest_labels, latest_value, latest_state, latest_detail, seen,
        arrayMin(arrayFilter(x -> x > arrayMax(arrayMap((x, l) -> if(l != current_level, x, toDateTime64(0, 9)), times, levels)),
                             times)) AS since,
-       toUInt8(1) AS has_recent, recent
+       toUInt8(1) AS has_recent,
+       CAST(arraySlice(arrayReverseSort((point, x) -> x, arrayZip(times, values, states), times), 1, {_RECENT})
+            AS Array(Tuple(DateTime64(9), Float64, String))) AS recent
 FROM (
     SELECT rule, kind, name, argMax(labels, t) AS latest_labels, argMax(value, t) AS latest_value,
            argMax(state, t) AS latest_state, argMax(detail, t) AS latest_detail, max(t) AS seen,
            argMax(level, t) AS current_level, groupArray(t) AS times, groupArray(level) AS levels,
-           CAST(arraySlice(arrayReverseSort(x -> x.1, groupArray((t, value, state))), 1, {_RECENT})
-                AS Array(Tuple(DateTime64(9), Float64, String))) AS recent
+           groupArray(value) AS values, groupArray(state) AS states
     FROM ({branches}
     )
     GROUP BY rule, kind, name
@@ -328,11 +343,15 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-def _recent(rule: Rule, record: dict[str, Any], seen: datetime | None) -> list[RecentValue]:
+def _recent(rule: Rule, record: dict[str, Any], seen: datetime | None) -> list[RecentPoint]:
     points = record.get("recent") if record.get("has_recent") else None
     if points is None:
-        return [RecentValue(rule=rule.id, time=seen, value=_num(record.get("value")), state=str(record.get("state") or ""))] if seen else []
-    return [RecentValue(rule=rule.id, time=_utc(t), value=_num(v), state=str(s or "")) for t, v, s in points]
+        return [(rule.id, seen, _num(record.get("value")), str(record.get("state") or ""))] if seen else []
+    return [(rule.id, _utc(t), _num(v), str(s or "")) for t, v, s in points]
+
+
+def _point_time(point: RecentPoint) -> datetime:
+    return point[1]
 
 
 def _num(value: Any) -> float | None:
@@ -351,14 +370,14 @@ def _utc(value: Any) -> datetime | None:
 
 def _component(name: str, entities: dict[str, _Entity], runs: list[RuleRun]) -> ComponentState:
     healths: list[EntityHealth] = []
-    recent: dict[str, list[RecentValue]] = {}
+    recent: dict[str, list[RecentPoint]] = {}
     for entity in entities.values():
         status = worst(entity.statuses) if entity.statuses else Status.UNKNOWN
         reasons = sorted(entity.reasons, key=lambda r: -r.status.rank)
         healths.append(EntityHealth(id=entity.id, kind=entity.kind, name=entity.name, status=status,
                                     labels=entity.labels, reasons=reasons, maintenance=entity.maintenance,
                                     newest_data=entity.newest))
-        recent[entity.id] = sorted(entity.recent, key=lambda r: r.time, reverse=True)
+        recent[entity.id] = sorted(entity.recent, key=_point_time, reverse=True)
     healths.sort(key=lambda e: (-e.status.rank, e.id))
     counts = {s: sum(1 for e in healths if e.status is s) for s in Status}
     measured = [e for e in healths if e.kind != "store"]

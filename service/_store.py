@@ -5,6 +5,7 @@ this process, reconnected after a failure, and failures sorted into "the store i
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -50,9 +51,10 @@ class StoreReader:
     def query(self, sql: str, settings: Mapping[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column names and rows of ``sql``; raises StorageUnavailable, SchemaError or QueryFailed.
 
-        ``settings`` only tune how the statement runs, never what it answers: when a statement
-        fails with them and succeeds without them (a server too old to know one), it is
-        answered without them, and this reader stops sending them."""
+        ``settings`` only tune how the statement runs, never what it answers: when the store
+        refuses one (a server too old to know it, a read-only profile, a constraint) and the
+        statement succeeds without them, it is answered without them, and this reader stops
+        sending them. Any other failure is not retried, so a broken rule costs one query."""
         try:
             client = self._client_now()
         except StorageError:
@@ -65,7 +67,7 @@ class StoreReader:
         try:
             return self._run(client, sql, wanted)
         except Exception as exc:
-            if wanted:
+            if wanted and _refuses_a_setting(exc):
                 try:
                     answer = self._run(client, sql, {})
                 except Exception:
@@ -140,6 +142,15 @@ class StoreReader:
         except Exception as exc:
             self._drop()
             raise StorageUnavailable(f"the metric store {self.where} is unreachable: {_first_line(exc)}") from exc
+
+
+#: How a store says it will not take a setting: the server's error names (unknown setting,
+#: read-only profile, settings constraint) and clickhouse-connect's own check over HTTP.
+_SETTING_REFUSED = re.compile(r"UNKNOWN_SETTING|READONLY|SETTING_CONSTRAINT_VIOLATION|is unknown or readonly")
+
+
+def _refuses_a_setting(exc: Exception) -> bool:
+    return bool(_SETTING_REFUSED.search(str(exc)))
 
 
 def _first_line(exc: Exception) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from exporters.clickhouse import SchemaOptions, connect
-from service import StoreReader
+from exporters.clickhouse import SchemaOptions, apply_schema, connect
+from service import QueryFailed, StoreReader
 
 from health_store import HealthStore
 
@@ -48,7 +48,7 @@ def _answers(snapshot) -> dict:
                 continue
             found[(name, health.id)] = (health.status, health.maintenance, health.labels,
                                         [(r.rule, r.status, r.message, r.since, r.observed) for r in health.reasons],
-                                        [(v.rule, v.time, v.value, v.state) for v in component.recent[health.id]])
+                                        [(v.rule, v.time, v.value, v.state) for v in component.recent_values(health.id)])
     return found
 
 
@@ -101,3 +101,37 @@ def test_a_known_setting_is_applied(tmp_path):
     _, rows = reader.query("SELECT getSetting('optimize_functions_to_subcolumns') AS s",
                            {"optimize_functions_to_subcolumns": 0})
     assert rows == [(False,)] or rows == [(0,)]
+
+
+class _CountingClient:
+    """A real chDB client that counts the statements sent through it."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.queries: list[str] = []
+
+    def query(self, sql, settings=None):
+        self.queries.append(sql)
+        return self._client.query(sql, settings=settings)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_a_broken_statement_is_sent_once_not_retried_without_its_settings(tmp_path):
+    client = connect(f"chdb://{tmp_path / 'store'}")
+    apply_schema(client, SchemaOptions())  # the tables exist: the failure is the statement's own
+    counting = _CountingClient(client)
+    reader = StoreReader(lambda: counting, SchemaOptions(), where="test store")
+    with pytest.raises(QueryFailed, match="no_such_column"):
+        reader.query("SELECT no_such_column FROM system.one", {"optimize_functions_to_subcolumns": 0})
+    assert [q for q in counting.queries if "no_such_column" in q] == ["SELECT no_such_column FROM system.one"]
+    # the setting was not blamed: the next statement still gets it
+    _, rows = reader.query("SELECT getSetting('optimize_functions_to_subcolumns') AS s", {"optimize_functions_to_subcolumns": 0})
+    assert rows in ([(False,)], [(0,)])
+
+
+def test_a_setting_the_store_forbids_changing_is_dropped_too(tmp_path):
+    reader = StoreReader(lambda: connect(f"chdb://{tmp_path / 'store'}"), SchemaOptions(), where="test store")
+    # the engine refuses to turn the analyzer off (a settings constraint, not an unknown name)
+    assert reader.query("SELECT 3 AS three", {"enable_analyzer": 0}) == (["three"], [(3,)])
