@@ -227,7 +227,7 @@ def measure_evaluation(dsn: str, options: SchemaOptions, end: datetime, interval
     # without the subcolumn rewrite, length() decodes the whole map, as the rules' lookups do
     floor, floor_cpu = timed_cpu(lambda: client.query(f"SELECT {' + '.join(reads)}",
                                                       settings={"optimize_functions_to_subcolumns": 0}).result_rows, 7)
-    rules = [rule for component in evaluator.rules.enabled_components for rule in component.rules if rule.enabled]
+    rules = evaluator.rules.enabled_rules
     now = datetime.now(timezone.utc)
     statement = evaluator.statement(rules, now)
     plan, plan_cpu = timed_cpu(lambda: evaluator.store.query(f"EXPLAIN PLAN {statement}", evaluator.statement_settings), 7)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from datetime import datetime, timedelta, timezone
 from string import Template
 from types import MappingProxyType
@@ -27,10 +28,6 @@ from ._store import QueryFailed, StoreReader
 __all__ = ["ComponentState", "Evaluator", "Snapshot"]
 
 _RECENT = 8
-#: How the evaluation statement runs (never what it answers). Rules read several keys of the
-#: attribute maps; rewritten to subcolumn reads, every key decodes the whole map column again
-#: (on the classic layout a whole day of it), so the maps are read once and looked up instead.
-_SETTINGS: Mapping[str, Any] = MappingProxyType({"optimize_functions_to_subcolumns": 0})
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 #: One value behind an entity's status: rule id, sample time, value, state.
@@ -101,8 +98,11 @@ class _Entity:
 class Evaluator:
     """Evaluates a :class:`RuleSet` against the store. Thread-safe: holds no per-run state."""
 
-    #: Sent with every evaluation statement: they tune how it runs, never what it answers.
-    statement_settings = _SETTINGS
+    #: Sent with every evaluation statement: they tune how it runs, never what it answers. Rules
+    #: read several keys of the attribute maps; rewritten to subcolumn reads, every key decodes
+    #: the whole map column again (on the classic layout a whole day of it), so the maps are
+    #: read once and looked up instead.
+    statement_settings: Mapping[str, Any] = MappingProxyType({"optimize_functions_to_subcolumns": 0})
 
     def __init__(self, store: StoreReader, rules: RuleSet, *, stale_after_s: float) -> None:
         self.store = store
@@ -124,7 +124,7 @@ class Evaluator:
             return self._store_down(at, evaluated_at, started, str(exc))
 
     def _evaluate(self, at: datetime, evaluated_at: datetime, started: float) -> Snapshot:
-        enabled = [rule for component in self.rules.enabled_components for rule in component.rules if rule.enabled]
+        enabled = self.rules.enabled_rules
         rows, failures = self._rows(enabled, at)
         components: dict[str, ComponentState] = {}
         for component in self.rules.enabled_components:
@@ -350,10 +350,6 @@ def _recent(rule: Rule, record: dict[str, Any], seen: datetime | None) -> list[R
     return [(rule.id, _utc(t), _num(v), str(s or "")) for t, v, s in points]
 
 
-def _point_time(point: RecentPoint) -> datetime:
-    return point[1]
-
-
 def _num(value: Any) -> float | None:
     try:
         number = float(value)
@@ -377,7 +373,7 @@ def _component(name: str, entities: dict[str, _Entity], runs: list[RuleRun]) -> 
         healths.append(EntityHealth(id=entity.id, kind=entity.kind, name=entity.name, status=status,
                                     labels=entity.labels, reasons=reasons, maintenance=entity.maintenance,
                                     newest_data=entity.newest))
-        recent[entity.id] = sorted(entity.recent, key=_point_time, reverse=True)
+        recent[entity.id] = sorted(entity.recent, key=itemgetter(1), reverse=True)
     healths.sort(key=lambda e: (-e.status.rank, e.id))
     counts = {s: sum(1 for e in healths if e.status is s) for s in Status}
     measured = [e for e in healths if e.kind != "store"]

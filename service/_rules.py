@@ -162,6 +162,11 @@ class RuleSet(BaseModel):
     def enabled_components(self) -> list[ComponentRules]:
         return [c for c in self.components if c.enabled]
 
+    @property
+    def enabled_rules(self) -> list[Rule]:
+        """Every rule an evaluation runs: enabled, in an enabled component."""
+        return [rule for component in self.enabled_components for rule in component.rules if rule.enabled]
+
 
 def default_rules_text() -> str:
     return resources.files(__package__).joinpath("default_rules.yaml").read_text()

@@ -74,12 +74,9 @@ def batches(path: Path, scrapes: int = 3) -> list[MetricsData]:
     return out
 
 
-def table_bytes(client, options: SchemaOptions, kind: MetricKind) -> bytes:
-    return client.raw_query(f"SELECT * FROM {qualified(options, kind)} ORDER BY ALL", fmt="RowBinary")
-
-
-@pytest.mark.parametrize("generation", ["classic", "v2"])
-def test_every_fixture_stores_the_same_rows_by_both_paths(tmp_path, generation):
+def plain_and_encoded(tmp_path, generation: str = "classic"):
+    """One store with two databases of the same layout, one written by the plain column path and
+    one by the pre-encoded path, so that their tables can be compared byte for byte."""
     client = connect(f"chdb://{tmp_path}/store")
     plain_options = SchemaOptions(database="plain", generation=generation)
     encoded_options = SchemaOptions(database="encoded", generation=generation)
@@ -87,6 +84,16 @@ def test_every_fixture_stores_the_same_rows_by_both_paths(tmp_path, generation):
     apply_schema(client, encoded_options)
     plain = ClickHouseWriter(client, plain_options, pre_encoded=False)
     encoded = ClickHouseWriter(client, encoded_options)
+    return client, plain_options, encoded_options, plain, encoded
+
+
+def table_bytes(client, options: SchemaOptions, kind: MetricKind) -> bytes:
+    return client.raw_query(f"SELECT * FROM {qualified(options, kind)} ORDER BY ALL", fmt="RowBinary")
+
+
+@pytest.mark.parametrize("generation", ["classic", "v2"])
+def test_every_fixture_stores_the_same_rows_by_both_paths(tmp_path, generation):
+    client, plain_options, encoded_options, plain, encoded = plain_and_encoded(tmp_path, generation)
     for path in FIXTURES:
         for batch in batches(path):
             plain_report = plain.write(batch)
@@ -110,13 +117,7 @@ def test_every_fixture_stores_the_same_rows_by_both_paths(tmp_path, generation):
 
 
 def test_a_changed_layout_falls_back_and_still_stores_the_same_rows(tmp_path):
-    client = connect(f"chdb://{tmp_path}/store")
-    plain_options = SchemaOptions(database="plain")
-    encoded_options = SchemaOptions(database="encoded")
-    apply_schema(client, plain_options)
-    apply_schema(client, encoded_options)
-    plain = ClickHouseWriter(client, plain_options, pre_encoded=False)
-    encoded = ClickHouseWriter(client, encoded_options)
+    client, plain_options, encoded_options, plain, encoded = plain_and_encoded(tmp_path)
     path = DATA / "exposition" / "envoy_netdata_envoy_front_proxy.prom"
     first, second = batches(path, 2)
     # Same metrics, one label value changed in place on a shared attribute dict.
@@ -139,13 +140,7 @@ def test_a_changed_layout_falls_back_and_still_stores_the_same_rows(tmp_path):
 def test_segments_the_cache_cannot_serve_share_the_insert_and_store_the_rows_of_the_column_path(tmp_path):
     from test_writer import hand_built  # exemplars, exponential histograms, summaries, several resources
 
-    client = connect(f"chdb://{tmp_path}/store")
-    plain_options = SchemaOptions(database="plain")
-    encoded_options = SchemaOptions(database="encoded")
-    apply_schema(client, plain_options)
-    apply_schema(client, encoded_options)
-    plain = ClickHouseWriter(client, plain_options, pre_encoded=False)
-    encoded = ClickHouseWriter(client, encoded_options)
+    client, plain_options, encoded_options, plain, encoded = plain_and_encoded(tmp_path)
     path = DATA / "exposition" / "envoy_netdata_envoy_front_proxy.prom"
     odd = hand_built()
     for scrape in batches(path):
@@ -240,13 +235,7 @@ def test_columnar_points_store_the_rows_of_their_point_objects_by_every_path(tmp
 def test_a_shared_attribute_map_changed_between_batches_is_noticed_in_columnar_points(tmp_path):
     from omni_core.datamodel import NumberPoints
 
-    client = connect(f"chdb://{tmp_path}/store")
-    plain_options = SchemaOptions(database="plain")
-    encoded_options = SchemaOptions(database="encoded")
-    apply_schema(client, plain_options)
-    apply_schema(client, encoded_options)
-    plain = ClickHouseWriter(client, plain_options, pre_encoded=False)
-    encoded = ClickHouseWriter(client, encoded_options)
+    client, plain_options, encoded_options, plain, encoded = plain_and_encoded(tmp_path)
     path = DATA / "exposition" / "envoy_netdata_envoy_front_proxy.prom"
     scrapes = batches(path, 4)
     assert columnar_points(scrapes[3]) > 0
