@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from omni_core.errors import ConfigError, OmniError, StorageError
 from exporters.clickhouse import SchemaOptions
@@ -36,6 +37,18 @@ from ._status import Status, worst
 from ._store import StoreReader
 
 __all__ = ["HealthConfig", "build_monitor", "create_app"]
+
+
+class _EntityIdConvertor(PathConvertor):
+    """An entity id as one path parameter: slashes included (``dataplane/default/dp-0``), and any
+    other character too. Starlette's ``path`` pattern is ``.*``, whose dot stops at a newline, so
+    an id starting with one matched no route (a bare 404 without the valid names) and one ending
+    with one was read without it."""
+
+    regex = "[\\s\\S]*"
+
+
+register_url_convertor("entity_id", _EntityIdConvertor())
 
 _AT_HELP = (
     "evaluate at this past time instead of serving the latest snapshot: RFC 3339 "
@@ -220,7 +233,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
             evaluated_at=snapshot.evaluated_at, at=snapshot.at, rules=state.rules,
         )
 
-    @app.get("/health/{component}/{entity:path}", response_model=EntityDetail,
+    @app.get("/health/{component}/{entity:entity_id}", response_model=EntityDetail,
              summary="One entity with the recent values behind its status",
              responses={404: {"model": NotFoundAnswer}, **common})
     def entity_health(component: str = component_param, entity: str = entity_param, at: str | None = Query(default=None, description=_AT_HELP)) -> Any:

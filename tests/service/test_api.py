@@ -99,6 +99,15 @@ def test_unknown_component_or_entity_is_404_listing_the_valid_names(store):
     assert entity.status_code == 404 and entity.json()["valid"] == ["proxy/envoy-a"]
 
 
+@pytest.mark.parametrize("entity", ["%0Aproxy%2Fenvoy-a", "proxy%2Fenvoy-a%0A", "%0A"])
+def test_an_entity_id_with_a_newline_is_an_unknown_entity_not_a_bare_404_or_another_entity(store, entity):
+    store.gauge_now("envoy_server_live", 1, job="envoy", instance="envoy-a")
+    with served(create_app(store.monitor(), background=False)) as url:
+        answer = httpx.get(f"{url}/health/envoy/{entity}")
+    assert answer.status_code == 404
+    assert answer.json()["valid"] == ["proxy/envoy-a"]
+
+
 def test_component_lists_every_entity_and_entity_detail_shows_recent_values(store):
     for seconds, used in ((40, 700), (25, 850), (10, 950)):
         t = store.ago(seconds)
