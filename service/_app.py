@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,7 +14,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.convertors import PathConvertor, register_url_convertor
 
 from omni_core.errors import ConfigError, OmniError, StorageError
 from exporters.clickhouse import SchemaOptions
@@ -38,17 +38,9 @@ from ._store import StoreReader
 
 __all__ = ["HealthConfig", "build_monitor", "create_app"]
 
+#: Entity ids hold slashes (``dataplane/default/dp-0``), hence the ``path`` parameter.
+_ENTITY_ROUTE = "/health/{component}/{entity:path}"
 
-class _EntityIdConvertor(PathConvertor):
-    """An entity id as one path parameter: slashes included (``dataplane/default/dp-0``), and any
-    other character too. Starlette's ``path`` pattern is ``.*``, whose dot stops at a newline, so
-    an id starting with one matched no route (a bare 404 without the valid names) and one ending
-    with one was read without it."""
-
-    regex = "[\\s\\S]*"
-
-
-register_url_convertor("entity_id", _EntityIdConvertor())
 
 _AT_HELP = (
     "evaluate at this past time instead of serving the latest snapshot: RFC 3339 "
@@ -233,7 +225,7 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
             evaluated_at=snapshot.evaluated_at, at=snapshot.at, rules=state.rules,
         )
 
-    @app.get("/health/{component}/{entity:entity_id}", response_model=EntityDetail,
+    @app.get(_ENTITY_ROUTE, response_model=EntityDetail,
              summary="One entity with the recent values behind its status",
              responses={404: {"model": NotFoundAnswer}, **common})
     def entity_health(component: str = component_param, entity: str = entity_param, at: str | None = Query(default=None, description=_AT_HELP)) -> Any:
@@ -274,4 +266,16 @@ def create_app(monitor: HealthMonitor, *, critical_http_status: int = 503, backg
     if dashboards_dir is not None:
         # html=True answers /dashboards/ with the index page the preview renderer writes
         app.mount("/dashboards", StaticFiles(directory=dashboards_dir, html=True, check_dir=False), name="dashboards")
+    _match_any_entity_id(app)
     return app
+
+
+def _match_any_entity_id(app: FastAPI) -> None:
+    """Let the entity route take an id with any character. Starlette's ``path`` pattern is
+    ``.*``, whose dot stops at a newline: an id starting with one matched no route (a bare 404
+    without the valid names) and one ending with one was read without it. Matching the same
+    pattern with DOTALL keeps the route template, hence the OpenAPI document and the
+    ``route`` label of the request counter, as they are."""
+    for route in app.router.routes:
+        if getattr(route, "path", None) == _ENTITY_ROUTE:
+            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
